@@ -1,0 +1,248 @@
+"""Native audio kernels: G.711 μ-law and a low-latency streaming resampler.
+
+Thin, checked wrappers over the cffi extension ``rtagents.native._resample`` (built from
+``resample.c`` at install time).  Arguments are validated here, in Python, so that the C code
+only ever sees well-formed buffers; the arithmetic is all in C.  There is no pure-Python
+fallback: if the extension is missing, importing this module fails.
+
+PCM16 means signed 16-bit little-endian mono samples; μ-law means one G.711 byte per sample.
+Inputs may be ``bytes``, ``bytearray`` or a C-contiguous ``memoryview`` (of any format: its raw
+bytes are used).  Outputs are always ``bytes``.
+
+The resampler is *time-aligned* and *streaming*: output sample ``k`` corresponds to input time
+``k * in_rate / out_rate``.  Its filter needs :attr:`Resampler.delay_samples` output samples of
+look-ahead, which is audio withheld until more input arrives (at most 2 ms for every supported
+pair); :meth:`Resampler.flush` releases it at the end of a stream.  Any chunking of the input
+followed by ``flush()`` gives bit-identical output to one call, and exactly
+``round(n_in * out_rate / in_rate)`` samples in total (halves round to even, like ``round``).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Final, final
+
+from rtagents.native._resample import ffi, lib
+
+__all__ = [
+    "SUPPORTED_RATES",
+    "Resampler",
+    "resample",
+    "ulaw_decode",
+    "ulaw_encode",
+]
+
+SUPPORTED_RATES: Final = (8000, 16000, 24000, 48000)
+
+lib.rt_init()
+# Output buffers are filled completely by C before they are read: skip cffi's zeroing.
+_new = ffi.new_allocator(should_clear_after_alloc=False)
+
+Buffer = bytes | bytearray | memoryview
+
+
+def _input(data: object, what: str) -> tuple[object, int]:
+    """Return something cffi passes as ``const char *`` and its length in bytes."""
+    kind = type(data)
+    if kind is bytes:
+        return data, len(data)  # type: ignore[arg-type]
+    if kind is bytearray:
+        return ffi.from_buffer(data), len(data)  # type: ignore[arg-type]
+    if kind is memoryview:
+        view: memoryview = data  # type: ignore[assignment]
+        if not view.c_contiguous:
+            raise ValueError(f"{what} memoryview must be C-contiguous")
+        return ffi.from_buffer(view), view.nbytes
+    raise TypeError(
+        f"{what} must be bytes, bytearray or memoryview, not {kind.__name__}"
+        " (wrap other buffers in memoryview())"
+    )
+
+
+def _odd_pcm16(nbytes: int) -> ValueError:
+    return ValueError(f"PCM16 audio must have an even number of bytes (2 per sample), got {nbytes}")
+
+
+@final
+class _Scratch:
+    """A reusable output buffer.  Results are copied out of it into a new ``bytes``.
+
+    Reuse saves an allocation per call, which matters at one call per 20 ms frame.  The C
+    functions run with the GIL released, so a scratch buffer must never be shared between
+    threads: the module-level functions keep one per thread, a Resampler its own.
+    """
+
+    __slots__ = ("cdata", "size", "view")
+
+    def __init__(self, size: int = 8192) -> None:
+        self.size = size
+        self.cdata = _new("unsigned char[]", size)
+        self.view = ffi.buffer(self.cdata)
+
+    def need(self, size: int) -> None:
+        if size > self.size:
+            self.__init__(max(size, 2 * self.size))  # type: ignore[misc]
+
+
+_tls = threading.local()
+
+
+def _thread_scratch() -> _Scratch:
+    try:
+        scratch: _Scratch = _tls.scratch
+    except AttributeError:
+        scratch = _tls.scratch = _Scratch()
+    return scratch
+
+
+def ulaw_encode(pcm16: Buffer) -> bytes:
+    """Encode PCM16 to G.711 μ-law, bit-exact with ``audioop.lin2ulaw(pcm16, 2)``."""
+    if type(pcm16) is bytes:
+        src: object = pcm16
+        nbytes = len(pcm16)
+    else:
+        src, nbytes = _input(pcm16, "PCM16 audio")
+    if nbytes & 1:
+        raise _odd_pcm16(nbytes)
+    n = nbytes >> 1
+    scratch = _thread_scratch()
+    if n > scratch.size:
+        scratch.need(n)
+    lib.rt_ulaw_encode(src, n, scratch.cdata)
+    return scratch.view[:n]
+
+
+def ulaw_decode(ulaw: Buffer) -> bytes:
+    """Decode G.711 μ-law to PCM16, bit-exact with ``audioop.ulaw2lin(ulaw, 2)``."""
+    if type(ulaw) is bytes:
+        src: object = ulaw
+        n = len(ulaw)
+    else:
+        src, n = _input(ulaw, "μ-law audio")
+    scratch = _thread_scratch()
+    if 2 * n > scratch.size:
+        scratch.need(2 * n)
+    lib.rt_ulaw_decode(src, n, scratch.cdata)
+    return scratch.view[: 2 * n]
+
+
+def _check_rate(name: str, rate: object) -> int:
+    if type(rate) is not int:
+        raise TypeError(f"{name} must be an int, not {type(rate).__name__}")
+    if rate not in SUPPORTED_RATES:
+        supported = ", ".join(str(r) for r in SUPPORTED_RATES)
+        raise ValueError(f"unsupported {name} {rate} Hz: supported rates are {supported}")
+    return rate
+
+
+@final
+class Resampler:
+    """A streaming, time-aligned PCM16 resampler between 8, 16, 24 and 48 kHz.
+
+    Not thread-safe: give each stream its own instance.  ``flush()`` ends a stream and leaves
+    the resampler reset, ready for the next one.
+    """
+
+    __slots__ = ("_in_rate", "_l", "_m", "_out_rate", "_scratch", "_state")
+
+    def __init__(self, in_rate: int, out_rate: int) -> None:
+        self._in_rate = _check_rate("in_rate", in_rate)
+        self._out_rate = _check_rate("out_rate", out_rate)
+        state = lib.rt_resampler_new(in_rate, out_rate)
+        if state == ffi.NULL:  # pragma: no cover - only on allocation failure
+            raise MemoryError("could not allocate resampler state")
+        self._state = ffi.gc(state, lib.rt_resampler_free)
+        g = math.gcd(in_rate, out_rate)
+        self._l = out_rate // g
+        self._m = in_rate // g
+        self._scratch = _Scratch(4096)
+
+    def __repr__(self) -> str:
+        return f"Resampler(in_rate={self._in_rate}, out_rate={self._out_rate})"
+
+    @property
+    def in_rate(self) -> int:
+        return self._in_rate
+
+    @property
+    def out_rate(self) -> int:
+        return self._out_rate
+
+    @property
+    def delay_samples(self) -> float:
+        """Group delay in output samples: audio held back until later input arrives."""
+        return float(lib.rt_resampler_delay(self._state))
+
+    @property
+    def delay_ms(self) -> float:
+        """:attr:`delay_samples` in milliseconds."""
+        return self.delay_samples * 1000.0 / self._out_rate
+
+    def _pcm16(self, pcm16: object) -> tuple[object, int, int]:
+        """Check PCM16 input; return (pointer, samples, output bound in samples)."""
+        if type(pcm16) is bytes:
+            src: object = pcm16
+            nbytes = len(pcm16)  # type: ignore[arg-type]
+        else:
+            src, nbytes = _input(pcm16, "PCM16 audio")
+        if nbytes & 1:
+            raise _odd_pcm16(nbytes)
+        n = nbytes >> 1
+        return src, n, n * self._l // self._m + 2
+
+    def process(self, pcm16: Buffer) -> bytes:
+        """Feed PCM16 at ``in_rate``; return every PCM16 sample at ``out_rate`` now computable."""
+        src, n, bound = self._pcm16(pcm16)
+        scratch = self._scratch
+        if 2 * bound > scratch.size:
+            scratch.need(2 * bound)
+        k = lib.rt_resampler_process(self._state, src, n, scratch.cdata)
+        return scratch.view[: 2 * k]
+
+    def process_ulaw(self, ulaw: Buffer) -> bytes:
+        """Fused μ-law decode + resample: μ-law at ``in_rate`` in, PCM16 at ``out_rate`` out."""
+        if type(ulaw) is bytes:
+            src: object = ulaw
+            n = len(ulaw)
+        else:
+            src, n = _input(ulaw, "μ-law audio")
+        bound = n * self._l // self._m + 2
+        scratch = self._scratch
+        if 2 * bound > scratch.size:
+            scratch.need(2 * bound)
+        k = lib.rt_resampler_process_ulaw(self._state, src, n, scratch.cdata)
+        return scratch.view[: 2 * k]
+
+    def process_to_ulaw(self, pcm16: Buffer) -> bytes:
+        """Fused resample + μ-law encode: PCM16 at ``in_rate`` in, μ-law at ``out_rate`` out."""
+        src, n, bound = self._pcm16(pcm16)
+        scratch = self._scratch
+        if bound > scratch.size:
+            scratch.need(bound)
+        k = lib.rt_resampler_process_to_ulaw(self._state, src, n, scratch.cdata)
+        return scratch.view[:k]
+
+    def flush(self) -> bytes:
+        """End the stream: return the withheld tail as PCM16 and reset."""
+        scratch = self._scratch
+        scratch.need(2 * lib.rt_resampler_pending_out(self._state))
+        k = lib.rt_resampler_flush(self._state, scratch.cdata)
+        return scratch.view[: 2 * k]
+
+    def flush_to_ulaw(self) -> bytes:
+        """Like :meth:`flush`, for streams fed through :meth:`process_to_ulaw`: tail as μ-law."""
+        scratch = self._scratch
+        scratch.need(lib.rt_resampler_pending_out(self._state))
+        k = lib.rt_resampler_flush_to_ulaw(self._state, scratch.cdata)
+        return scratch.view[:k]
+
+    def reset(self) -> None:
+        """Drop all state (history and the withheld tail) and start a new stream."""
+        lib.rt_resampler_reset(self._state)
+
+
+def resample(pcm16: Buffer, in_rate: int, out_rate: int) -> bytes:
+    """One-shot conversion of a whole PCM16 signal (``process`` + ``flush``)."""
+    rs = Resampler(in_rate, out_rate)
+    return rs.process(pcm16) + rs.flush()

@@ -1,0 +1,1 @@
+"""Public test helpers: fakes and scripted peers for testing code built on rtagents."""
