@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Final, final
+from typing import Final, Protocol, final
 
 from rtagents.native._resample import ffi, lib
 
@@ -64,9 +64,15 @@ def _odd_pcm16(nbytes: int) -> ValueError:
     return ValueError(f"PCM16 audio must have an even number of bytes (2 per sample), got {nbytes}")
 
 
+class _ByteView(Protocol):
+    """What ``ffi.buffer`` gives: slicing copies the bytes out."""
+
+    def __getitem__(self, index: slice, /) -> bytes: ...
+
+
 @final
 class _Scratch:
-    """A reusable output buffer.  Results are copied out of it into a new ``bytes``.
+    """A reusable output buffer; results are copied out of it into a new ``bytes``.
 
     Reuse saves an allocation per call, which matters at one call per 20 ms frame.  The C
     functions run with the GIL released, so a scratch buffer must never be shared between
@@ -75,14 +81,15 @@ class _Scratch:
 
     __slots__ = ("cdata", "size", "view")
 
-    def __init__(self, size: int = 8192) -> None:
-        self.size = size
-        self.cdata = _new("unsigned char[]", size)
-        self.view = ffi.buffer(self.cdata)
+    def __init__(self, size: int) -> None:
+        self.size = 0
+        self.grow(size)
 
-    def need(self, size: int) -> None:
+    def grow(self, size: int) -> None:
         if size > self.size:
-            self.__init__(max(size, 2 * self.size))  # type: ignore[misc]
+            self.size = max(size, 2 * self.size)
+            self.cdata = _new("unsigned char[]", self.size)
+            self.view: _ByteView = ffi.buffer(self.cdata)
 
 
 _tls = threading.local()
@@ -92,7 +99,7 @@ def _thread_scratch() -> _Scratch:
     try:
         scratch: _Scratch = _tls.scratch
     except AttributeError:
-        scratch = _tls.scratch = _Scratch()
+        scratch = _tls.scratch = _Scratch(8192)
     return scratch
 
 
@@ -108,7 +115,7 @@ def ulaw_encode(pcm16: Buffer) -> bytes:
     n = nbytes >> 1
     scratch = _thread_scratch()
     if n > scratch.size:
-        scratch.need(n)
+        scratch.grow(n)
     lib.rt_ulaw_encode(src, n, scratch.cdata)
     return scratch.view[:n]
 
@@ -122,7 +129,7 @@ def ulaw_decode(ulaw: Buffer) -> bytes:
         src, n = _input(ulaw, "μ-law audio")
     scratch = _thread_scratch()
     if 2 * n > scratch.size:
-        scratch.need(2 * n)
+        scratch.grow(2 * n)
     lib.rt_ulaw_decode(src, n, scratch.cdata)
     return scratch.view[: 2 * n]
 
@@ -179,26 +186,24 @@ class Resampler:
         """:attr:`delay_samples` in milliseconds."""
         return self.delay_samples * 1000.0 / self._out_rate
 
-    def _pcm16(self, pcm16: object) -> tuple[object, int, int]:
-        """Check PCM16 input; return (pointer, samples, output bound in samples)."""
+    # The process methods are written out in full (no shared helper) because they run once per
+    # 20 ms frame and a Python call costs as much as a good part of the C work.
+
+    def process(self, pcm16: Buffer) -> bytes:
+        """Feed PCM16 at ``in_rate``; return every PCM16 sample at ``out_rate`` now computable."""
         if type(pcm16) is bytes:
             src: object = pcm16
-            nbytes = len(pcm16)  # type: ignore[arg-type]
+            nbytes = len(pcm16)
         else:
             src, nbytes = _input(pcm16, "PCM16 audio")
         if nbytes & 1:
             raise _odd_pcm16(nbytes)
         n = nbytes >> 1
-        return src, n, n * self._l // self._m + 2
-
-    def process(self, pcm16: Buffer) -> bytes:
-        """Feed PCM16 at ``in_rate``; return every PCM16 sample at ``out_rate`` now computable."""
-        src, n, bound = self._pcm16(pcm16)
         scratch = self._scratch
-        if 2 * bound > scratch.size:
-            scratch.need(2 * bound)
-        k = lib.rt_resampler_process(self._state, src, n, scratch.cdata)
-        return scratch.view[: 2 * k]
+        need = 2 * (n * self._l // self._m + 2)
+        if need > scratch.size:
+            scratch.grow(need)
+        return scratch.view[: 2 * lib.rt_resampler_process(self._state, src, n, scratch.cdata)]
 
     def process_ulaw(self, ulaw: Buffer) -> bytes:
         """Fused μ-law decode + resample: μ-law at ``in_rate`` in, PCM16 at ``out_rate`` out."""
@@ -207,35 +212,44 @@ class Resampler:
             n = len(ulaw)
         else:
             src, n = _input(ulaw, "μ-law audio")
-        bound = n * self._l // self._m + 2
         scratch = self._scratch
-        if 2 * bound > scratch.size:
-            scratch.need(2 * bound)
-        k = lib.rt_resampler_process_ulaw(self._state, src, n, scratch.cdata)
-        return scratch.view[: 2 * k]
+        need = 2 * (n * self._l // self._m + 2)
+        if need > scratch.size:
+            scratch.grow(need)
+        return scratch.view[: 2 * lib.rt_resampler_process_ulaw(self._state, src, n, scratch.cdata)]
 
     def process_to_ulaw(self, pcm16: Buffer) -> bytes:
         """Fused resample + μ-law encode: PCM16 at ``in_rate`` in, μ-law at ``out_rate`` out."""
-        src, n, bound = self._pcm16(pcm16)
+        if type(pcm16) is bytes:
+            src: object = pcm16
+            nbytes = len(pcm16)
+        else:
+            src, nbytes = _input(pcm16, "PCM16 audio")
+        if nbytes & 1:
+            raise _odd_pcm16(nbytes)
+        n = nbytes >> 1
         scratch = self._scratch
-        if bound > scratch.size:
-            scratch.need(bound)
-        k = lib.rt_resampler_process_to_ulaw(self._state, src, n, scratch.cdata)
-        return scratch.view[:k]
+        need = n * self._l // self._m + 2
+        if need > scratch.size:
+            scratch.grow(need)
+        return scratch.view[: lib.rt_resampler_process_to_ulaw(self._state, src, n, scratch.cdata)]
 
     def flush(self) -> bytes:
         """End the stream: return the withheld tail as PCM16 and reset."""
         scratch = self._scratch
-        scratch.need(2 * lib.rt_resampler_pending_out(self._state))
-        k = lib.rt_resampler_flush(self._state, scratch.cdata)
-        return scratch.view[: 2 * k]
+        scratch.grow(2 * lib.rt_resampler_pending_out(self._state))
+        return scratch.view[: 2 * lib.rt_resampler_flush(self._state, scratch.cdata)]
 
     def flush_to_ulaw(self) -> bytes:
         """Like :meth:`flush`, for streams fed through :meth:`process_to_ulaw`: tail as μ-law."""
         scratch = self._scratch
-        scratch.need(lib.rt_resampler_pending_out(self._state))
-        k = lib.rt_resampler_flush_to_ulaw(self._state, scratch.cdata)
-        return scratch.view[:k]
+        scratch.grow(lib.rt_resampler_pending_out(self._state))
+        return scratch.view[: lib.rt_resampler_flush_to_ulaw(self._state, scratch.cdata)]
+
+    @property
+    def kernel(self) -> str:
+        """Which build of the hot loop this resampler runs: "avx", "sse2", "scalar" or "copy"."""
+        return str(ffi.string(lib.rt_kernel_name(self._state)).decode("ascii"))
 
     def reset(self) -> None:
         """Drop all state (history and the withheld tail) and start a new stream."""

@@ -29,11 +29,23 @@ ffi.set_source(
     '#include "resample.h"',
     # Paths relative to the project root, where setuptools runs this script.
     sources=["rtagents/native/resample.c"],
+    depends=[
+        "rtagents/native/resample.h",
+        "rtagents/native/resample_kernel.h",
+        "rtagents/native/filters.h",
+    ],
     include_dirs=["rtagents/native"],
     # -ffp-contract=off: no FMA contraction, so float results are the same on every x86-64/ARM
     # build (known-answer tests rely on it).  -fno-math-errno lets lrintf inline to one
     # instruction (we never read errno).
-    extra_compile_args=["-O3", "-ffp-contract=off", "-fno-math-errno", "-std=c99", "-Wall", "-Wextra"],
+    extra_compile_args=[
+        "-O3",
+        "-ffp-contract=off",
+        "-fno-math-errno",
+        "-std=c99",
+        "-Wall",
+        "-Wextra",
+    ],
     libraries=["m"],
 )
 

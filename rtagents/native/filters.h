@@ -9,7 +9,7 @@
 
 typedef struct {
     int rate_low, rate_high; /* the pair, lower rate first */
-    int ntaps;               /* odd: group delay is (ntaps-1)/2 at lcm(rate_low, rate_high) */
+    int ntaps; /* odd: the group delay is (ntaps-1)/2 at lcm(rate_low, rate_high) */
     const float *h;
 } rt_filter_spec;
 

@@ -14,16 +14,15 @@
  * m = k*M + D with D = (N-1)/2, i.e. exactly time-aligned with input time k*M/L: the filter's group
  * delay is not a shift of the output but audio *withheld* until the input D prototype samples
  * later has arrived.  Writing m = n*L + p, output k is the dot product of polyphase branch p
- * (K taps, K a multiple of 8, zero-padded) with inputs x[n-K+1 .. n].
+ * (K = ceil(N / L) taps, zero-padded) with inputs x[n-K+1 .. n].
  *
  * Streaming.  The state keeps the last K-1 input samples (as float) in front of a block buffer.
  * An output is emitted as soon as its newest input x[n] exists; flush() appends virtual zeros and
  * emits outputs until exactly round_half_even(n_in * L / M) have been produced, then resets.
  * Every output is computed by the same code from the same operands whatever the chunking, so
- * chunked output is bit-identical to one-shot output.  The dot product uses eight explicit
- * accumulator lanes in a fixed order (no reassociation by the compiler), so results do not depend
- * on buffer alignment; build with -ffp-contract=off so FMA contraction cannot differ between
- * builds either.
+ * chunked output is bit-identical to one-shot output: each output is one fixed sequence of
+ * float32 operations (see dot_scalar), whether it is computed alone or in a vector lane.  Build
+ * with -ffp-contract=off so that FMA contraction cannot change that sequence between builds.
  *
  * All PCM16 is little-endian mono, read and written byte-wise so the code is endian-neutral.
  */
@@ -133,8 +132,9 @@ void rt_ulaw_decode(const char *ulaw, size_t n, unsigned char *out)
 /* ------------------------------------------------------------------------------------------ */
 /* resampler                                                                                  */
 
-#define RT_LANES 8
-#define RT_MAX_K 192     /* taps per branch, padded to a multiple of RT_LANES */
+#define RT_MAX_LANES 8   /* outputs computed together by one vector */
+#define RT_NB 4          /* vectors computed together (independent accumulators) */
+#define RT_MAX_K 192     /* taps per polyphase branch */
 #define RT_MAX_COEF 256  /* L * K over all supported pairs (max is 6 * 32 = 192) */
 #define RT_BLOCK 1024    /* input samples converted to float per inner pass */
 
@@ -142,19 +142,20 @@ void rt_ulaw_decode(const char *ulaw, size_t n, unsigned char *out)
 enum { IN_PCM16 = 0, IN_ULAW = 1 };
 enum { OUT_PCM16 = 0, OUT_ULAW = 1 };
 
+typedef size_t (*rt_kernel)(rt_resampler *, size_t, unsigned char *, size_t, int, uint64_t);
+
 struct rt_resampler {
     int in_rate, out_rate;
-    int L, M;      /* out_rate / in_rate = L / M, lowest terms */
-    int K;         /* taps per polyphase branch (multiple of RT_LANES) */
-    int D;         /* alignment delay at the prototype rate: (ntaps - 1) / 2 */
+    int L, M;        /* out_rate / in_rate = L / M, lowest terms */
+    int K;           /* taps per polyphase branch */
+    int D;           /* alignment delay at the prototype rate: (ntaps - 1) / 2 */
     int identity;
-    int step_n, step_p;  /* M = step_n * L + step_p */
-    uint64_t n_in;       /* input samples consumed since reset */
-    uint64_t k_out;      /* output samples produced since reset */
-    int64_t next_n;      /* newest input index the next output needs */
-    int next_p;          /* its polyphase branch */
-    float coef[RT_MAX_COEF];
+    uint64_t n_in;   /* input samples consumed since reset */
+    uint64_t k_out;  /* output samples produced since reset */
+    rt_kernel kernel; /* the hot loop for this CPU (see resample_kernel.h) */
+    float coef[RT_MAX_COEF]; /* coef[p*K + j] multiplies x[n-K+1+j] for branch p */
     float buf[RT_MAX_K - 1 + RT_BLOCK]; /* K-1 history samples, then the current block */
+    float xs[RT_MAX_K + RT_BLOCK + 2 * RT_NB * RT_MAX_LANES]; /* buf de-interleaved by M (when M > 1) */
 };
 
 static int gcd_int(int a, int b)
@@ -172,12 +173,12 @@ static int rate_supported(int r)
     return r == 8000 || r == 16000 || r == 24000 || r == 48000;
 }
 
+static rt_kernel pick_kernel(void);
+
 void rt_resampler_reset(rt_resampler *rs)
 {
     rs->n_in = 0;
     rs->k_out = 0;
-    rs->next_n = rs->D / rs->L;
-    rs->next_p = rs->D % rs->L;
     memset(rs->buf, 0, sizeof(rs->buf));
 }
 
@@ -197,13 +198,12 @@ rt_resampler *rt_resampler_new(int in_rate, int out_rate)
     rs->in_rate = in_rate;
     rs->out_rate = out_rate;
     g = gcd_int(in_rate, out_rate);
+    rs->kernel = pick_kernel();
     rs->L = out_rate / g;
     rs->M = in_rate / g;
-    rs->step_n = rs->M / rs->L;
-    rs->step_p = rs->M % rs->L;
     if (in_rate == out_rate) {
         rs->identity = 1;
-        rs->K = RT_LANES;
+        rs->K = 1;
         rs->D = 0;
         rt_resampler_reset(rs);
         return rs;
@@ -219,18 +219,22 @@ rt_resampler *rt_resampler_new(int in_rate, int out_rate)
     }
     ntaps = spec->ntaps;
     rs->K = (ntaps + rs->L - 1) / rs->L;
-    rs->K = (rs->K + RT_LANES - 1) / RT_LANES * RT_LANES;
     if (rs->K > RT_MAX_K || rs->K * rs->L > RT_MAX_COEF) {
         free(rs);
         return NULL;
     }
     rs->D = (ntaps - 1) / 2;
     gain = (float)rs->L; /* zero-stuffing by L divides the passband gain by L */
-    for (p = 0; p < rs->L; p++)
-        for (j = 0; j < rs->K; j++) {
-            int idx = p + (rs->K - 1 - j) * rs->L;
-            rs->coef[p * rs->K + j] = idx < ntaps ? spec->h[idx] * gain : 0.0f;
-        }
+    /* Branch p, tap j multiplies x[n-K+1+j]; store the taps grouped by j mod M (dot_scalar). */
+    for (p = 0; p < rs->L; p++) {
+        float *dst = rs->coef + p * rs->K;
+        int g, t;
+        for (g = 0; g < rs->M; g++)
+            for (t = 0; (j = g + t * rs->M) < rs->K; t++) {
+                int idx = p + (rs->K - 1 - j) * rs->L;
+                *dst++ = idx < ntaps ? spec->h[idx] * gain : 0.0f;
+            }
+    }
     rt_resampler_reset(rs);
     return rs;
 }
@@ -253,32 +257,20 @@ static uint64_t round_half_even_div(uint64_t num, uint64_t den)
     return q;
 }
 
+/* Number of outputs whose newest input (index floor((k*M + D) / L)) is below `avail`. */
+static uint64_t outputs_ready(const rt_resampler *rs, uint64_t avail)
+{
+    uint64_t top = avail * (uint64_t)rs->L;
+    if (top <= (uint64_t)rs->D)
+        return 0;
+    return (top - 1 - (uint64_t)rs->D) / (uint64_t)rs->M + 1;
+}
+
 size_t rt_resampler_max_out(const rt_resampler *rs, size_t n_in)
 {
     /* Outputs available once n_in more samples are in, plus those flush may still owe. */
     uint64_t total = (uint64_t)(rs->n_in + n_in) * (uint64_t)rs->L / (uint64_t)rs->M + 1;
     return (size_t)(total - rs->k_out);
-}
-
-/* Eight float lanes.  With the default target GCC lowers each operation to two SSE
- * instructions; in the AVX2 clone to one.  The operations and their order are the same either
- * way, so both give identical results. */
-typedef float v8sf __attribute__((vector_size(32)));
-
-static inline v8sf load8(const float *p)
-{
-    v8sf v;
-    memcpy(&v, p, sizeof v); /* unaligned load */
-    return v;
-}
-
-static inline float dot(const float *h, const float *x, int K)
-{
-    v8sf acc = load8(h) * load8(x);
-    int j;
-    for (j = RT_LANES; j < K; j += RT_LANES)
-        acc += load8(h + j) * load8(x + j);
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
 static inline int16_t to_s16(float y)
@@ -300,43 +292,121 @@ static inline void emit(unsigned char *out, size_t k, float y, int out_kind)
 }
 
 /*
- * Append `cnt` samples (already in rs->buf after the history) and emit every output whose newest
- * input is now present, but never past output index `limit`.  Then slide the history.
+ * The arithmetic of one output is fixed.  Taps are visited grouped by their index modulo M
+ * (j = 0, M, 2M, ..., then 1, M+1, ..., and so on; for M = 1 simply j = 0, 1, 2, ...), and the
+ * coefficient table is stored in that order: y = h'[0]*x[j0], then y += h'[i]*x[j_i], in
+ * float32, in that order.  The vector kernels compute several outputs of one polyphase class at
+ * once (one per lane, each lane doing exactly that sequence); this scalar version does it for
+ * one.  Both give identical bits, so which outputs fall into vectors (it depends on the
+ * chunking) never changes the result.
  */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && !defined(RT_NO_CLONES)
-/* Runtime dispatch (ifunc) to an AVX2 build of the hot loop where the CPU has it. */
-#define RT_HOT __attribute__((target_clones("avx2", "default")))
-#else
-#define RT_HOT
+static inline float dot_scalar(const float *h, const float *x, int K, int M)
+{
+    float acc = h[0] * x[0];
+    int g, t, i = 1;
+    for (t = 1; t * M < K; t++)
+        acc += h[i++] * x[t * M];
+    for (g = 1; g < M; g++)
+        for (t = 0; g + t * M < K; t++)
+            acc += h[i++] * x[g + t * M];
+    return acc;
+}
+
+/* Portable build: one output at a time. */
+#define KERNEL_NAME run_block_scalar
+#define KERNEL_ATTR
+#define LANES 1
+#define VEC float
+#define VLOAD(p) (*(p))
+#define VSPLAT(c) (c)
+#define VMUL(a, b) ((a) * (b))
+#define VADD(a, b) ((a) + (b))
+#define VSTORE(p, v) (*(p) = (v))
+#include "resample_kernel.h"
+#undef KERNEL_NAME
+#undef KERNEL_ATTR
+#undef LANES
+#undef VEC
+#undef VLOAD
+#undef VSPLAT
+#undef VMUL
+#undef VADD
+#undef VSTORE
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(RT_NO_SIMD)
+#include <immintrin.h>
+#define RT_X86 1
+
+#define KERNEL_NAME run_block_sse2
+#define KERNEL_ATTR __attribute__((target("sse2")))
+#define LANES 4
+#define VEC __m128
+#define VLOAD(p) _mm_loadu_ps(p)
+#define VSPLAT(c) _mm_set1_ps(c)
+#define VMUL(a, b) _mm_mul_ps((a), (b))
+#define VADD(a, b) _mm_add_ps((a), (b))
+#define VSTORE(p, v) _mm_storeu_ps((p), (v))
+#include "resample_kernel.h"
+#undef KERNEL_NAME
+#undef KERNEL_ATTR
+#undef LANES
+#undef VEC
+#undef VLOAD
+#undef VSPLAT
+#undef VMUL
+#undef VADD
+#undef VSTORE
+
+#define KERNEL_NAME run_block_avx
+#define KERNEL_ATTR __attribute__((target("avx")))
+#define LANES 8
+#define VEC __m256
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VSPLAT(c) _mm256_set1_ps(c)
+#define VMUL(a, b) _mm256_mul_ps((a), (b))
+#define VADD(a, b) _mm256_add_ps((a), (b))
+#define VSTORE(p, v) _mm256_storeu_ps((p), (v))
+#include "resample_kernel.h"
+#undef KERNEL_NAME
+#undef KERNEL_ATTR
+#undef LANES
+#undef VEC
+#undef VLOAD
+#undef VSPLAT
+#undef VMUL
+#undef VADD
+#undef VSTORE
 #endif
 
-RT_HOT static size_t run_block(rt_resampler *rs, size_t cnt, unsigned char *out, size_t k, int out_kind,
-                        uint64_t limit)
+static rt_kernel pick_kernel(void)
 {
-    const int K = rs->K, L = rs->L;
-    const int64_t base = (int64_t)rs->n_in - (K - 1); /* absolute index of rs->buf[0] */
-    const int64_t avail = (int64_t)(rs->n_in + cnt);  /* inputs 0 .. avail-1 exist */
-    int64_t n = rs->next_n;
-    int p = rs->next_p;
-    uint64_t kk = rs->k_out;
+    const char *force = getenv("RTAGENTS_KERNEL"); /* "scalar", "sse2" or "avx": for tests */
+#ifdef RT_X86
+    if (force && strcmp(force, "scalar") == 0)
+        return run_block_scalar;
+    if (force && strcmp(force, "sse2") == 0)
+        return run_block_sse2;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx"))
+        return run_block_avx;
+    return run_block_sse2;
+#else
+    (void)force;
+    return run_block_scalar;
+#endif
+}
 
-    while (n < avail && kk < limit) {
-        const float *x = rs->buf + (n - (K - 1) - base);
-        emit(out, k++, dot(rs->coef + p * K, x, K), out_kind);
-        kk++;
-        n += rs->step_n;
-        p += rs->step_p;
-        if (p >= L) {
-            p -= L;
-            n++;
-        }
-    }
-    rs->next_n = n;
-    rs->next_p = p;
-    rs->k_out = kk;
-    rs->n_in += cnt;
-    memmove(rs->buf, rs->buf + cnt, (size_t)(K - 1) * sizeof(float));
-    return k;
+const char *rt_kernel_name(const rt_resampler *rs)
+{
+    if (rs->identity)
+        return "copy";
+#ifdef RT_X86
+    if (rs->kernel == run_block_avx)
+        return "avx";
+    if (rs->kernel == run_block_sse2)
+        return "sse2";
+#endif
+    return "scalar";
 }
 
 static size_t process_any(rt_resampler *rs, const unsigned char *in, size_t n, unsigned char *out,
@@ -367,7 +437,7 @@ static size_t process_any(rt_resampler *rs, const unsigned char *in, size_t n, u
         else
             for (i = 0; i < cnt; i++)
                 dst[i] = (float)read_s16(in + 2 * (done + i));
-        k = run_block(rs, cnt, out, k, out_kind, UINT64_MAX);
+        k = rs->kernel(rs, cnt, out, k, out_kind, UINT64_MAX);
         done += cnt;
     }
     return k;
@@ -398,7 +468,7 @@ static size_t flush_any(rt_resampler *rs, unsigned char *out, int out_kind)
         while (rs->k_out < total) {
             /* Feed a block of virtual zeros; the limit stops exactly at `total`. */
             memset(rs->buf + (rs->K - 1), 0, RT_BLOCK * sizeof(float));
-            k = run_block(rs, RT_BLOCK, out, k, out_kind, total);
+            k = rs->kernel(rs, RT_BLOCK, out, k, out_kind, total);
         }
     }
     rt_resampler_reset(rs);

@@ -23,6 +23,7 @@ size_t rt_resampler_process_to_ulaw(rt_resampler *rs, const char *pcm, size_t n,
                                     unsigned char *out);
 size_t rt_resampler_flush(rt_resampler *rs, unsigned char *out);
 size_t rt_resampler_flush_to_ulaw(rt_resampler *rs, unsigned char *out);
+const char *rt_kernel_name(const rt_resampler *rs);
 /* CDEF-END */
 
 #endif
