@@ -136,6 +136,8 @@ void rt_ulaw_decode(const char *ulaw, size_t n, unsigned char *out)
 #define RT_NB 4          /* vectors computed together (independent accumulators) */
 #define RT_MAX_K 192     /* taps per polyphase branch */
 #define RT_MAX_COEF 256  /* L * K over all supported pairs (max is 6 * 32 = 192) */
+#define RT_MAX_L 6       /* polyphase branches */
+#define RT_MAX_M 6       /* tap groups per branch */
 #define RT_BLOCK 1024    /* input samples converted to float per inner pass */
 
 /* What the input bytes are, and what the output bytes should be. */
@@ -153,7 +155,13 @@ struct rt_resampler {
     uint64_t n_in;   /* input samples consumed since reset */
     uint64_t k_out;  /* output samples produced since reset */
     rt_kernel kernel; /* the hot loop for this CPU (see resample_kernel.h) */
-    float coef[RT_MAX_COEF]; /* coef[p*K + j] multiplies x[n-K+1+j] for branch p */
+    /* Branch p's taps, in groups: group e covers taps j = g + t*M for t0 <= t < t0 + T, with
+     * coefficients coef[c0 .. c0+T-1]; zero coefficients at a group's ends are left out. */
+    struct rt_group {
+        int g, t0, T, c0;
+    } groups[RT_MAX_L][RT_MAX_M];
+    int ngroups[RT_MAX_L];
+    float coef[RT_MAX_COEF];
     float buf[RT_MAX_K - 1 + RT_BLOCK]; /* K-1 history samples, then the current block */
     float xs[RT_MAX_K + RT_BLOCK + 2 * RT_NB * RT_MAX_LANES]; /* buf de-interleaved by M (when M > 1) */
 };
@@ -219,21 +227,42 @@ rt_resampler *rt_resampler_new(int in_rate, int out_rate)
     }
     ntaps = spec->ntaps;
     rs->K = (ntaps + rs->L - 1) / rs->L;
-    if (rs->K > RT_MAX_K || rs->K * rs->L > RT_MAX_COEF) {
+    if (rs->K > RT_MAX_K || rs->K * rs->L > RT_MAX_COEF || rs->L > RT_MAX_L || rs->M > RT_MAX_M) {
         free(rs);
         return NULL;
     }
     rs->D = (ntaps - 1) / 2;
     gain = (float)rs->L; /* zero-stuffing by L divides the passband gain by L */
-    /* Branch p, tap j multiplies x[n-K+1+j]; store the taps grouped by j mod M (dot_scalar). */
-    for (p = 0; p < rs->L; p++) {
-        float *dst = rs->coef + p * rs->K;
-        int g, t;
-        for (g = 0; g < rs->M; g++)
-            for (t = 0; (j = g + t * rs->M) < rs->K; t++) {
-                int idx = p + (rs->K - 1 - j) * rs->L;
-                *dst++ = idx < ntaps ? spec->h[idx] * gain : 0.0f;
+    /* Branch p, tap j multiplies x[n-K+1+j]: h[p + (K-1-j)*L] (zero past the prototype's end).
+     * Store the taps grouped by j mod M, trimming zeros at each group's ends (dot_scalar). */
+    {
+        int c = 0;
+        for (p = 0; p < rs->L; p++) {
+            int g;
+            rs->ngroups[p] = 0;
+            for (g = 0; g < rs->M; g++) {
+                int t, first = -1, last = -1;
+                for (t = 0; (j = g + t * rs->M) < rs->K; t++) {
+                    int idx = p + (rs->K - 1 - j) * rs->L;
+                    if (idx < ntaps && spec->h[idx] != 0.0f) {
+                        if (first < 0)
+                            first = t;
+                        last = t;
+                    }
+                }
+                if (first < 0)
+                    continue;
+                {
+                    struct rt_group *e = &rs->groups[p][rs->ngroups[p]++];
+                    e->g = g;
+                    e->t0 = first;
+                    e->T = last - first + 1;
+                    e->c0 = c;
+                    for (t = first; t <= last; t++)
+                        rs->coef[c++] = spec->h[p + (rs->K - 1 - (g + t * rs->M)) * rs->L] * gain;
+                }
             }
+        }
     }
     rt_resampler_reset(rs);
     return rs;
@@ -292,23 +321,24 @@ static inline void emit(unsigned char *out, size_t k, float y, int out_kind)
 }
 
 /*
- * The arithmetic of one output is fixed.  Taps are visited grouped by their index modulo M
- * (j = 0, M, 2M, ..., then 1, M+1, ..., and so on; for M = 1 simply j = 0, 1, 2, ...), and the
- * coefficient table is stored in that order: y = h'[0]*x[j0], then y += h'[i]*x[j_i], in
- * float32, in that order.  The vector kernels compute several outputs of one polyphase class at
- * once (one per lane, each lane doing exactly that sequence); this scalar version does it for
- * one.  Both give identical bits, so which outputs fall into vectors (it depends on the
- * chunking) never changes the result.
+ * The arithmetic of one output is fixed: y = +0, then y += h'[i] * x[j_i] for each stored tap i
+ * in order, in float32.  The taps are stored grouped by their index modulo M (j = 0, M, 2M, ...,
+ * then 1, M+1, ..., and so on; for M = 1 simply j = 0, 1, 2, ...) without the zero coefficients
+ * at each group's ends, which add nothing.  The vector kernels compute several outputs of one
+ * polyphase class at once (one per lane, each lane doing exactly this sequence); this scalar
+ * version does it for one.  Both give identical bits, so which outputs fall into vectors (it
+ * depends on the chunking) never changes the result.
  */
-static inline float dot_scalar(const float *h, const float *x, int K, int M)
+static inline float dot_scalar(const rt_resampler *rs, int p, const float *x)
 {
-    float acc = h[0] * x[0];
-    int g, t, i = 1;
-    for (t = 1; t * M < K; t++)
-        acc += h[i++] * x[t * M];
-    for (g = 1; g < M; g++)
-        for (t = 0; g + t * M < K; t++)
-            acc += h[i++] * x[g + t * M];
+    float acc = 0.0f;
+    int e, t;
+    for (e = 0; e < rs->ngroups[p]; e++) {
+        const struct rt_group *grp = &rs->groups[p][e];
+        const float *h = rs->coef + grp->c0;
+        for (t = 0; t < grp->T; t++)
+            acc += h[t] * x[grp->g + (grp->t0 + t) * rs->M];
+    }
     return acc;
 }
 
@@ -322,6 +352,7 @@ static inline float dot_scalar(const float *h, const float *x, int K, int M)
 #define VMUL(a, b) ((a) * (b))
 #define VADD(a, b) ((a) + (b))
 #define VSTORE(p, v) (*(p) = (v))
+#define VSTORE16(p, v) write_s16((p), to_s16(v))
 #include "resample_kernel.h"
 #undef KERNEL_NAME
 #undef KERNEL_ATTR
@@ -332,6 +363,7 @@ static inline float dot_scalar(const float *h, const float *x, int K, int M)
 #undef VMUL
 #undef VADD
 #undef VSTORE
+#undef VSTORE16
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(RT_NO_SIMD)
 #include <immintrin.h>
@@ -346,6 +378,12 @@ static inline float dot_scalar(const float *h, const float *x, int K, int M)
 #define VMUL(a, b) _mm_mul_ps((a), (b))
 #define VADD(a, b) _mm_add_ps((a), (b))
 #define VSTORE(p, v) _mm_storeu_ps((p), (v))
+/* round to nearest even (as lrintf) and saturate (as to_s16); x86 is little-endian */
+#define VSTORE16(p, v)                                                                           \
+    do {                                                                                         \
+        __m128i i32_ = _mm_cvtps_epi32(v);                                                      \
+        _mm_storel_epi64((__m128i *)(void *)(p), _mm_packs_epi32(i32_, i32_));                   \
+    } while (0)
 #include "resample_kernel.h"
 #undef KERNEL_NAME
 #undef KERNEL_ATTR
@@ -356,6 +394,7 @@ static inline float dot_scalar(const float *h, const float *x, int K, int M)
 #undef VMUL
 #undef VADD
 #undef VSTORE
+#undef VSTORE16
 
 #define KERNEL_NAME run_block_avx
 #define KERNEL_ATTR __attribute__((target("avx")))
@@ -366,6 +405,13 @@ static inline float dot_scalar(const float *h, const float *x, int K, int M)
 #define VMUL(a, b) _mm256_mul_ps((a), (b))
 #define VADD(a, b) _mm256_add_ps((a), (b))
 #define VSTORE(p, v) _mm256_storeu_ps((p), (v))
+#define VSTORE16(p, v)                                                                           \
+    do {                                                                                         \
+        __m256i i32_ = _mm256_cvtps_epi32(v);                                                   \
+        _mm_storeu_si128((__m128i *)(void *)(p),                                                 \
+                         _mm_packs_epi32(_mm256_castsi256_si128(i32_),                           \
+                                         _mm256_extractf128_si256(i32_, 1)));                     \
+    } while (0)
 #include "resample_kernel.h"
 #undef KERNEL_NAME
 #undef KERNEL_ATTR
@@ -376,6 +422,7 @@ static inline float dot_scalar(const float *h, const float *x, int K, int M)
 #undef VMUL
 #undef VADD
 #undef VSTORE
+#undef VSTORE16
 #endif
 
 static rt_kernel pick_kernel(void)

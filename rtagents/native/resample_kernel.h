@@ -5,6 +5,7 @@
  *   LANES         outputs per vector     VEC          vector type
  *   VLOAD(p)      unaligned load         VSPLAT(c)    broadcast a float
  *   VMUL, VADD    lane-wise float ops    VSTORE(p,v)  unaligned store
+ *   VSTORE16(p,v) round (to nearest even) and saturate to int16, store LANES PCM16 samples
  *
  * The history and `cnt` new samples are in rs->buf.  Emit every output whose newest input is now
  * present, but never past output index `limit`; then slide the history.
@@ -23,35 +24,30 @@
 #define RT_CAT(a, b) RT_CAT2(a, b)
 #define CLASS_FN RT_CAT(KERNEL_NAME, _class)
 
-/* acc[r] lane i := output for inputs starting at s0 + (r*LANES + i)*M, branch coefficients h. */
-KERNEL_ATTR static inline void CLASS_FN(const rt_resampler *rs, const float *h, int64_t s0,
-                                        size_t stride, int nb, VEC *acc)
+/* acc[r] lane i := output of branch p for inputs starting at s0 + (r*LANES + i)*M. */
+KERNEL_ATTR static inline void CLASS_FN(const rt_resampler *rs, int p, int64_t s0, size_t stride,
+                                        int nb, VEC *acc)
 {
-    const int K = rs->K, M = rs->M;
-    int g, r, t, j = 0;
-    for (g = 0; g < M; g++) {
-        /* taps j = g, g+M, ... of lane i: one contiguous run (see dot_scalar for the order) */
-        const int T = (K - g + M - 1) / M;
+    const int M = rs->M;
+    int e, r, t;
+    for (r = 0; r < nb; r++)
+        acc[r] = VSPLAT(0.0f);
+    for (e = 0; e < rs->ngroups[p]; e++) {
+        /* the group's taps j = g + t*M are, for lane i, one contiguous run of one stream */
+        const struct rt_group *grp = &rs->groups[p][e];
+        const float *h = rs->coef + grp->c0;
         const float *x;
         if (M == 1) {
-            x = rs->buf + s0;
+            x = rs->buf + s0 + grp->t0;
         } else {
-            const int64_t a = s0 + g;
-            x = rs->xs + (size_t)(a % M) * stride + (size_t)(a / M);
+            const int64_t a = s0 + grp->g;
+            x = rs->xs + (size_t)(a % M) * stride + (size_t)(a / M) + (size_t)grp->t0;
         }
-        t = 0;
-        if (g == 0) {
-            const VEC hb = VSPLAT(h[0]);
-            for (r = 0; r < nb; r++)
-                acc[r] = VMUL(hb, VLOAD(x + r * LANES));
-            t = 1;
-        }
-        for (; t < T; t++) {
-            const VEC hb = VSPLAT(h[j + t]);
+        for (t = 0; t < grp->T; t++) {
+            const VEC hb = VSPLAT(h[t]);
             for (r = 0; r < nb; r++)
                 acc[r] = VADD(acc[r], VMUL(hb, VLOAD(x + t + r * LANES)));
         }
-        j += T;
     }
 }
 
@@ -85,9 +81,14 @@ KERNEL_ATTR static size_t KERNEL_NAME(rt_resampler *rs, size_t cnt, unsigned cha
                 VEC acc[RT_NB];
                 float lanes[LANES];
                 if (nb == RT_NB)
-                    CLASS_FN(rs, rs->coef + p * K, s0, stride, RT_NB, acc);
+                    CLASS_FN(rs, p, s0, stride, RT_NB, acc);
                 else
-                    CLASS_FN(rs, rs->coef + p * K, s0, stride, 1, acc);
+                    CLASS_FN(rs, p, s0, stride, 1, acc);
+                if (L == 1 && out_kind == OUT_PCM16) { /* lanes are consecutive outputs */
+                    for (r = 0; r < nb; r++)
+                        VSTORE16(out + 2 * (k + (size_t)(r * LANES)), acc[r]);
+                    continue;
+                }
                 for (r = 0; r < nb; r++) {
                     VSTORE(lanes, acc[r]);
                     for (i = 0; i < LANES; i++)
@@ -102,7 +103,7 @@ KERNEL_ATTR static size_t KERNEL_NAME(rt_resampler *rs, size_t cnt, unsigned cha
         uint64_t m = kk * (uint64_t)M + (uint64_t)D;
         int p = (int)(m % (uint64_t)L);
         int64_t s0 = (int64_t)(m / (uint64_t)L) - (K - 1) - base;
-        emit(out, k++, dot_scalar(rs->coef + p * K, rs->buf + s0, K, M), out_kind);
+        emit(out, k++, dot_scalar(rs, p, rs->buf + s0), out_kind);
     }
     rs->k_out = kk;
     rs->n_in += cnt;

@@ -206,7 +206,9 @@ def test_fused_paths_accept_all_buffer_types() -> None:
 def test_every_kernel_build_gives_identical_bits(
     in_rate: int, out_rate: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = pcm(noise(4000, seed=5))
+    # noise, then a full-scale square wave whose overshoot exercises the saturating stores
+    square = np.where((np.arange(2000) // 29) % 2 == 0, 32767, -32768).astype(np.int16)
+    data = pcm(np.concatenate([noise(2000, seed=5), square]))
     outputs = {}
     for kernel in ("scalar", "sse2", "default"):
         monkeypatch.setenv("RTAGENTS_KERNEL", kernel)
