@@ -49,6 +49,7 @@ from typing import (
     TypeAlias,
     TypeVar,
     Union,
+    cast,
     get_args,
     get_origin,
     get_type_hints,
@@ -58,7 +59,7 @@ import attrs
 
 if TYPE_CHECKING:
     JSONValue: TypeAlias = (
-        None | bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"]
+        bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
     )
 else:
     # At run time the alias only needs to tell the codec "any JSON value goes here".
@@ -168,9 +169,7 @@ def load_json(text: str) -> JSONValue:
 
     Raises :class:`ValueError` or :class:`RecursionError`.
     """
-    value: JSONValue = json.loads(
-        text, parse_constant=_reject_constant, parse_float=_finite_float
-    )
+    value: JSONValue = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     return value
 
 
@@ -263,11 +262,6 @@ class WireEvent(WireValue):
     def to_json(self) -> str:
         """The compact JSON text to send in one WebSocket text frame."""
         return dump_json(self.to_wire())
-
-
-def raw_field() -> Any:
-    """The ``raw`` field of an event: the decoded wire object, left out of ``==`` and repr."""
-    return attrs.field(default=None, eq=False, repr=False)
 
 
 # -- field codecs ------------------------------------------------------------------------------
@@ -518,7 +512,12 @@ def _codec_for(members: tuple[Any, ...]) -> _Codec:
     if len(members) == 1:
         (hint,) = members
         simple: dict[object, _Codec] = {
-            str: _STR, int: _INT, float: _FLOAT, bool: _BOOL, bytes: _BASE64, object: _ANY_JSON
+            str: _STR,
+            int: _INT,
+            float: _FLOAT,
+            bool: _BOOL,
+            bytes: _BASE64,
+            object: _ANY_JSON,
         }
         if hint in simple:
             return simple[hint]
@@ -575,7 +574,7 @@ def _build_spec(cls: type[WireValue]) -> _ClassSpec:
     hints = get_type_hints(cls)
     fields = []
     keeps_raw = False
-    for field in attrs.fields(cls):
+    for field in attrs.fields(cast("type[attrs.AttrsInstance]", cls)):
         if field.name == "raw":
             keeps_raw = True
             continue

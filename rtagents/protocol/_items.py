@@ -135,7 +135,7 @@ class MessageItem(WireValue):
 
     id: str | None = None
     role: MessageRole
-    content: tuple[ContentPart, ...]
+    content: tuple[ContentPart, ...] = attrs.field()
     status: ItemStatus | None = None
 
     @content.validator
@@ -234,7 +234,13 @@ class OtherItem(WireValue):
     @classmethod
     def _decode_wire(cls, wire: object, strict: bool, path: str) -> Self:
         obj = expect_object(wire, path)
-        kind = obj.get("type")
+        if "type" not in obj:
+            raise WireFormatError(
+                join_path(path, "type"),
+                "required field is missing",
+                code="missing_required_parameter",
+            )
+        kind = obj["type"]
         if not isinstance(kind, str):
             raise WireFormatError(
                 join_path(path, "type"),

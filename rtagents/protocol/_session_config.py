@@ -107,9 +107,9 @@ class AudioInputConfig(WireValue):
     """``session.audio.input``."""
 
     format: AudioFormat | None = None
-    transcription: Transcription | None | Unset = UNSET
-    noise_reduction: NoiseReduction | None | Unset = UNSET
-    turn_detection: TurnDetection | None | Unset = UNSET
+    transcription: Transcription | Unset | None = UNSET
+    noise_reduction: NoiseReduction | Unset | None = UNSET
+    turn_detection: TurnDetection | Unset | None = UNSET
 
 
 # -- audio output --------------------------------------------------------------------------------
@@ -132,9 +132,7 @@ class AudioOutputConfig(WireValue):
 
     format: AudioFormat | None = None
     voice: Voice | None = None
-    speed: float | None = attrs.field(
-        default=None, validator=v.optional([v.ge(0.25), v.le(1.5)])
-    )
+    speed: float | None = attrs.field(default=None, validator=v.optional([v.ge(0.25), v.le(1.5)]))
 
 
 @attrs.frozen(kw_only=True)
@@ -279,7 +277,7 @@ class SessionConfig(WireValue):
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
     reasoning: Reasoning | None = None
-    tracing: Tracing | None | Unset = UNSET
+    tracing: Tracing | Unset | None = UNSET
     truncation: Truncation | None = None
     prompt: Prompt | None = None
     include: tuple[SessionInclude, ...] | None = None
