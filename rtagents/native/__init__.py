@@ -1,4 +1,4 @@
-"""Native audio kernels: G.711 μ-law and a low-latency streaming resampler.
+"""Native audio kernels: G.711 μ-law and A-law, and a low-latency streaming resampler.
 
 Thin, checked wrappers over the cffi extension ``rtagents.native._resample`` (built from
 ``resample.c`` at install time).  Arguments are validated here, in Python, so that the C code
@@ -28,6 +28,8 @@ from rtagents.native._resample import ffi, lib
 __all__ = [
     "SUPPORTED_RATES",
     "Resampler",
+    "alaw_decode",
+    "alaw_encode",
     "resample",
     "ulaw_decode",
     "ulaw_encode",
@@ -39,6 +41,8 @@ lib.rt_init()
 # Bound once: a module attribute lookup per call is measurable at one call per 20 ms frame.
 _c_encode = lib.rt_ulaw_encode
 _c_decode = lib.rt_ulaw_decode
+_c_alaw_encode = lib.rt_alaw_encode
+_c_alaw_decode = lib.rt_alaw_decode
 _c_process = lib.rt_resampler_process
 _c_process_ulaw = lib.rt_resampler_process_ulaw
 _c_process_to_ulaw = lib.rt_resampler_process_to_ulaw
@@ -143,6 +147,35 @@ def ulaw_decode(ulaw: Buffer) -> bytes:
     if 2 * n > scratch.size:
         scratch.grow(2 * n)
     _c_decode(src, n, scratch.cdata)
+    return scratch.view[: 2 * n]
+
+
+def alaw_encode(pcm16: Buffer) -> bytes:
+    """Encode PCM16 to G.711 A-law, bit-exact with ``audioop.lin2alaw(pcm16, 2)``."""
+    if type(pcm16) is bytes:
+        src: object = pcm16
+        nbytes = len(pcm16)
+    else:
+        src, nbytes = _input(pcm16, "PCM16 audio")
+    if nbytes & 1:
+        raise _odd_pcm16(nbytes)
+    n = nbytes >> 1
+    scratch = _thread_scratch()
+    scratch.grow(n)
+    _c_alaw_encode(src, n, scratch.cdata)
+    return scratch.view[:n]
+
+
+def alaw_decode(alaw: Buffer) -> bytes:
+    """Decode G.711 A-law to PCM16, bit-exact with ``audioop.alaw2lin(alaw, 2)``."""
+    if type(alaw) is bytes:
+        src: object = alaw
+        n = len(alaw)
+    else:
+        src, n = _input(alaw, "A-law audio")
+    scratch = _thread_scratch()
+    scratch.grow(2 * n)
+    _c_alaw_decode(src, n, scratch.cdata)
     return scratch.view[: 2 * n]
 
 

@@ -10,6 +10,8 @@ typedef struct rt_resampler rt_resampler;
 void rt_init(void);
 void rt_ulaw_encode(const char *pcm, size_t n, unsigned char *out);
 void rt_ulaw_decode(const char *ulaw, size_t n, unsigned char *out);
+void rt_alaw_encode(const char *pcm, size_t n, unsigned char *out);
+void rt_alaw_decode(const char *alaw, size_t n, unsigned char *out);
 
 rt_resampler *rt_resampler_new(int in_rate, int out_rate);
 void rt_resampler_free(rt_resampler *rs);

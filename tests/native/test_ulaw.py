@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtagents.native import ulaw_decode, ulaw_encode
+from rtagents.native import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 
 ALL_PCM16 = struct.pack("<65536h", *range(-32768, 32768))
 ALL_CODES = bytes(range(256))
@@ -136,3 +136,24 @@ def test_non_contiguous_memoryview_is_rejected() -> None:
     strided = memoryview(ALL_PCM16[:64])[::2]
     with pytest.raises(ValueError, match="C-contiguous"):
         ulaw_decode(strided)
+
+
+# -- A-law (audio/pcma): the same contract ---------------------------------------------------
+
+
+def test_alaw_matches_audioop_on_every_value_and_code() -> None:
+    assert alaw_encode(ALL_PCM16) == audioop.lin2alaw(ALL_PCM16, 2)
+    assert alaw_decode(ALL_CODES) == audioop.alaw2lin(ALL_CODES, 2)
+
+
+def test_alaw_silence_and_round_trip() -> None:
+    assert alaw_encode(b"\x00\x00") == b"\xd5"
+    assert alaw_encode(alaw_decode(ALL_CODES)) == ALL_CODES
+
+
+def test_alaw_bad_input() -> None:
+    with pytest.raises(ValueError, match="even number of bytes"):
+        alaw_encode(b"\x00")
+    with pytest.raises(TypeError, match="bytes, bytearray or memoryview"):
+        alaw_decode("x")  # type: ignore[arg-type]
+    assert alaw_decode(memoryview(b"\xd5\xd5")) == b"\x08\x00\x08\x00"
