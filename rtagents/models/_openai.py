@@ -1,0 +1,450 @@
+"""The model link: one OpenAI Realtime WebSocket, as a trio actor.
+
+Theory of operation
+-------------------
+``OpenAIRealtimeLink.run`` connects (trio-websocket), reports readiness through
+``task_status.started()`` and then runs three tasks in its own nursery until closed:
+
+* the **writer**, the only task that writes to the socket, fed by a bounded channel of encoded
+  client events (``send`` waits when it is full: backpressure, never an unbounded queue);
+* the **reader**, which decodes each frame with the sans-IO codec and hands the event to a bounded
+  channel (when the consumer stalls, the reader stops reading and TCP pushes back on the peer);
+* the **keepalive**, which pings every ``keepalive_interval`` seconds and closes the link if no
+  pong arrives within ``keepalive_timeout``.
+
+The link never raises on what the peer sends: undecodable frames arrive as
+``ServerProtocolError`` values, unknown types as ``UnknownServerEvent``, and the end of the
+connection (peer close, network error, keepalive timeout, oversized message) as one final
+``LinkClosed`` event, after which the event channel ends.  ``aclose`` is idempotent and bounded by
+``close_timeout``.
+
+Secrets: the API key lives only in the ``Authorization`` header built at connect time.  It is
+kept out of reprs (``repr=False``), logs and exception messages.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from typing import Final, Literal, TypeAlias
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import attrs
+import trio
+from trio_websocket import (
+    ConnectionClosed,
+    ConnectionRejected,
+    HandshakeError,
+    WebSocketConnection,
+    wrap_client_stream,
+)
+
+from rtagents.protocol import (
+    ClientEvent,
+    ServerEvent,
+    ServerProtocolError,
+    UnknownServerEvent,
+    decode_server_event,
+)
+
+DEFAULT_URL: Final = "wss://api.openai.com/v1/realtime"
+DEFAULT_MODEL: Final = "gpt-realtime"
+
+
+class ModelLinkError(Exception):
+    """The link could not be opened or used (never carries a secret)."""
+
+
+@contextmanager
+def _single_exceptions() -> Iterator[None]:
+    """Re-raise a lone exception out of a nursery's ExceptionGroup as itself."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        if len(group.exceptions) == 1:
+            only = group.exceptions[0]
+            raise only from only.__cause__
+        raise
+
+
+def _redact_headers(headers: Mapping[str, str]) -> str:
+    shown = {k: ("<redacted>" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
+    return repr(shown)
+
+
+_SECRET_HEADERS: Final = frozenset({"authorization", "api-key", "x-api-key", "openai-api-key"})
+
+
+@attrs.frozen(kw_only=True)
+class OpenAIRealtimeConfig:
+    """Where and how to connect.  Every field has a working default for api.openai.com.
+
+    ``url`` overrides the endpoint (a local Realtime server, a proxy); ``model`` and ``call_id``
+    go in its query string (give one or neither, not both: a ``call_id`` attaches to an existing
+    SIP/WebRTC call whose model was fixed when it was accepted).  ``api_key`` defaults to
+    ``$OPENAI_API_KEY``; it is required only for the default OpenAI endpoint.  ``headers`` are
+    added to (and override) the defaults.
+    """
+
+    model: str | None = DEFAULT_MODEL
+    call_id: str | None = None
+    api_key: str | None = attrs.field(default=None, repr=False)
+    url: str = DEFAULT_URL
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=_redact_headers)
+    max_message_size: int = 32 * 2**20
+    send_queue_size: int = 64
+    receive_queue_size: int = 64
+    connect_timeout: float = 10.0
+    keepalive_interval: float | None = 20.0
+    keepalive_timeout: float = 20.0
+    close_timeout: float = 2.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.model is not None and self.call_id is not None:
+            raise ValueError("give either model or call_id, not both (a call's model is fixed)")
+        if urlsplit(self.url).scheme not in ("ws", "wss"):
+            raise ValueError(f"url must be ws:// or wss://, got {urlsplit(self.url).scheme!r}")
+        for name in ("max_message_size", "send_queue_size", "receive_queue_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive")
+
+    def full_url(self) -> str:
+        parts = urlsplit(self.url)
+        query = dict(pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair)
+        if self.call_id is not None:
+            query["call_id"] = self.call_id
+        elif self.model is not None:
+            query["model"] = self.model
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
+    def handshake_headers(self, environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+        """The request headers, Authorization included (so never log the result)."""
+        environ = os.environ if environ is None else environ
+        key = self.api_key if self.api_key is not None else environ.get("OPENAI_API_KEY")
+        headers: dict[str, str] = {}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        elif urlsplit(self.url).hostname == urlsplit(DEFAULT_URL).hostname:
+            raise ModelLinkError(
+                "no API key: pass api_key= or set OPENAI_API_KEY (or point url= at a local server)"
+            )
+        lowered = {k.lower(): k for k in headers}
+        for name, value in self.headers.items():
+            headers.pop(lowered.get(name.lower(), name), None)
+            headers[name] = value
+        return list(headers.items())
+
+
+@attrs.frozen(kw_only=True)
+class LinkConnected:
+    """The WebSocket is open; ``url`` has no secrets (the key travels in a header)."""
+
+    url: str
+    type: Literal["link.connected"] = "link.connected"
+
+
+@attrs.frozen(kw_only=True)
+class LinkClosed:
+    """The last event of a link: who closed it and why."""
+
+    code: int | None
+    reason: str
+    by: Literal["peer", "local", "keepalive", "error"]
+    type: Literal["link.closed"] = "link.closed"
+
+
+LinkEvent: TypeAlias = (
+    ServerEvent | UnknownServerEvent | ServerProtocolError | LinkConnected | LinkClosed
+)
+
+
+@attrs.frozen(kw_only=True)
+class LinkStatistics:
+    state: Literal["new", "connecting", "open", "closed"]
+    messages_sent: int
+    bytes_sent: int
+    messages_received: int
+    bytes_received: int
+    protocol_errors: int
+    send_queue_used: int
+    send_queue_peak: int
+    receive_queue_used: int
+    pings: int
+
+
+#: Opens the transport and the WebSocket on it: (nursery, url, headers, max message size) ->
+#: (connection, the stream under it).  The link closes that stream itself when it ends:
+#: trio-websocket's client leaves it open after a close initiated by the peer.
+Connector: TypeAlias = Callable[
+    [trio.Nursery, str, list[tuple[bytes, bytes]], int],
+    Awaitable[tuple[WebSocketConnection, trio.abc.AsyncResource]],
+]
+
+
+async def _connect(
+    nursery: trio.Nursery, url: str, headers: list[tuple[bytes, bytes]], max_size: int
+) -> tuple[WebSocketConnection, trio.abc.AsyncResource]:
+    parts = urlsplit(url)
+    secure = parts.scheme == "wss"
+    host = parts.hostname or "localhost"
+    port = parts.port or (443 if secure else 80)
+    stream: trio.abc.Stream
+    if secure:
+        stream = await trio.open_ssl_over_tcp_stream(
+            host, port, ssl_context=ssl.create_default_context(), https_compatible=True
+        )
+    else:
+        stream = await trio.open_tcp_stream(host, port)
+    resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host_header = host if port in (80, 443) else f"{host}:{port}"
+    try:
+        ws = await wrap_client_stream(
+            nursery, stream, host_header, resource, extra_headers=headers, max_message_size=max_size
+        )
+    except BaseException:
+        await trio.aclose_forcefully(stream)
+        raise
+    return ws, stream
+
+
+@attrs.define(eq=False)
+class OpenAIRealtimeLink:
+    """One Realtime WebSocket connection.  Start it with ``await nursery.start(link.run)``.
+
+    ``send`` queues a client event for the writer; ``receive`` (or ``async for``) yields server
+    events, protocol-error values and the link's own ``LinkConnected``/``LinkClosed``.
+    """
+
+    config: OpenAIRealtimeConfig = attrs.field(factory=OpenAIRealtimeConfig)
+    _connector: Connector = attrs.field(default=_connect, alias="connector", repr=False)
+    _send_tx: trio.MemorySendChannel[str] = attrs.field(init=False, repr=False)
+    _send_rx: trio.MemoryReceiveChannel[str] = attrs.field(init=False, repr=False)
+    _recv_tx: trio.MemorySendChannel[LinkEvent] = attrs.field(init=False, repr=False)
+    _recv_rx: trio.MemoryReceiveChannel[LinkEvent] = attrs.field(init=False, repr=False)
+    _state: Literal["new", "connecting", "open", "closed"] = attrs.field(init=False, default="new")
+    _ws: WebSocketConnection | None = attrs.field(init=False, default=None, repr=False)
+    _scope: trio.CancelScope | None = attrs.field(init=False, default=None, repr=False)
+    _tasks_scope: trio.CancelScope | None = attrs.field(init=False, default=None, repr=False)
+    _done: trio.Event = attrs.field(init=False, factory=trio.Event, repr=False)
+    _closing_by: Literal["peer", "local", "keepalive", "error"] | None = attrs.field(
+        init=False, default=None, repr=False
+    )
+    _counts: dict[str, int] = attrs.field(init=False, repr=False)
+    _close_reported: bool = attrs.field(init=False, default=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        # Both channels are bounded; their sizes are the config's, and neither ever drops:
+        # the sender waits (backpressure) instead.
+        self._send_tx, self._send_rx = trio.open_memory_channel[str](self.config.send_queue_size)
+        self._recv_tx, self._recv_rx = trio.open_memory_channel[LinkEvent](
+            self.config.receive_queue_size
+        )
+        self._counts = dict.fromkeys(
+            ("messages_sent", "bytes_sent", "messages_received", "bytes_received"), 0
+        ) | {"protocol_errors": 0, "send_peak": 0, "pings": 0}
+
+    # -- actor ----------------------------------------------------------------------------------
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[OpenAIRealtimeLink] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        if self._state != "new":
+            raise ModelLinkError("a link runs once; make a new one to reconnect")
+        self._state = "connecting"
+        url = self.config.full_url()
+        headers = [(k.encode(), v.encode()) for k, v in self.config.handshake_headers()]
+        try:
+            with _single_exceptions(), trio.CancelScope() as scope:
+                self._scope = scope
+                # The outer nursery holds trio-websocket's own tasks, the inner one ours.
+                async with trio.open_nursery() as nursery:
+                    ws, transport = await self._open(nursery, url, headers)
+                    self._ws = ws
+                    self._state = "open"
+                    self._recv_tx.send_nowait(LinkConnected(url=url))
+                    task_status.started(self)
+                    async with trio.open_nursery() as tasks:
+                        self._tasks_scope = tasks.cancel_scope
+                        tasks.start_soon(self._writer, ws)
+                        if self.config.keepalive_interval is not None:
+                            tasks.start_soon(self._keepalive, ws)
+                        await self._reader(ws)
+                        tasks.cancel_scope.cancel()
+                    # Let the connection finish its closing handshake, but not forever.
+                    nursery.cancel_scope.deadline = trio.current_time() + self.config.close_timeout
+                    try:
+                        await ws.aclose()
+                    finally:
+                        await trio.aclose_forcefully(transport)
+        except ConnectionRejected as exc:
+            # raised by trio-websocket's reader task, so it arrives here rather than in _open
+            raise ModelLinkError(f"{url} rejected the connection: HTTP {exc.status_code}") from None
+        except HandshakeError as exc:
+            raise ModelLinkError(f"WebSocket handshake with {url} failed: {exc!r}") from None
+        finally:
+            self._state = "closed"
+            self._send_rx.close()
+            self._recv_tx.close()
+            self._done.set()
+
+    async def _open(
+        self, nursery: trio.Nursery, url: str, headers: list[tuple[bytes, bytes]]
+    ) -> tuple[WebSocketConnection, trio.abc.AsyncResource]:
+        try:
+            with trio.fail_after(self.config.connect_timeout):
+                return await self._connector(nursery, url, headers, self.config.max_message_size)
+        except trio.TooSlowError:
+            raise ModelLinkError(f"timed out connecting to {url}") from None
+        except ConnectionRejected as exc:
+            raise ModelLinkError(f"{url} rejected the connection: HTTP {exc.status_code}") from None
+        except (HandshakeError, OSError) as exc:
+            raise ModelLinkError(f"could not connect to {url}: {type(exc).__name__}") from None
+
+    async def _reader(self, ws: WebSocketConnection) -> None:
+        counts = self._counts
+        while True:
+            try:
+                message = await ws.get_message()
+            except ConnectionClosed as exc:
+                code = exc.reason.code if exc.reason is not None else None
+                reason = (exc.reason.reason or "") if exc.reason is not None else ""
+                by = self._closing_by or ("error" if code == 1009 else "peer")
+                await self._report_closed(LinkClosed(code=code, reason=reason, by=by))
+                return
+            counts["messages_received"] += 1
+            counts["bytes_received"] += len(message)
+            event = decode_server_event(message)
+            if isinstance(event, ServerProtocolError):
+                counts["protocol_errors"] += 1
+            await self._recv_tx.send(event)
+
+    async def _writer(self, ws: WebSocketConnection) -> None:
+        counts = self._counts
+        async for text in self._send_rx:
+            try:
+                await ws.send_message(text)
+            except ConnectionClosed:
+                return  # the reader reports how the connection ended
+            counts["messages_sent"] += 1
+            counts["bytes_sent"] += len(text)
+
+    async def _keepalive(self, ws: WebSocketConnection) -> None:
+        interval = self.config.keepalive_interval
+        assert interval is not None
+        while True:
+            await trio.sleep(interval)
+            with trio.move_on_after(self.config.keepalive_timeout) as waited:
+                try:
+                    await ws.ping()
+                except ConnectionClosed:
+                    return
+            self._counts["pings"] += 1
+            if waited.cancelled_caught:
+                # The peer is gone or stuck: report, try to say goodbye, and stop everything
+                # (the reader may never hear back from a dead socket).
+                self._closing_by = "keepalive"
+                await self._report_closed(
+                    LinkClosed(code=1011, reason="keepalive timeout", by="keepalive")
+                )
+                with trio.move_on_after(self.config.close_timeout):
+                    await ws.aclose(code=1011, reason="keepalive timeout")
+                assert self._tasks_scope is not None
+                self._tasks_scope.cancel()  # the reader may never hear from a dead socket
+                return
+
+    async def _report_closed(self, event: LinkClosed) -> None:
+        if not self._close_reported:
+            self._close_reported = True
+            await self._recv_tx.send(event)
+
+    # -- public API -----------------------------------------------------------------------------
+
+    async def send(self, event: ClientEvent | str) -> None:
+        """Queue a client event (or pre-encoded JSON text); waits while the queue is full."""
+        text = event if isinstance(event, str) else event.to_json()
+        try:
+            await self._send_tx.send(text)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            raise ModelLinkError("the model link is closed") from None
+        self._note_backlog()
+
+    def send_nowait(self, event: ClientEvent | str) -> None:
+        """Queue without waiting; raises ``trio.WouldBlock`` when the queue is full."""
+        text = event if isinstance(event, str) else event.to_json()
+        try:
+            self._send_tx.send_nowait(text)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            raise ModelLinkError("the model link is closed") from None
+        self._note_backlog()
+
+    def _note_backlog(self) -> None:
+        used = self._send_tx.statistics().current_buffer_used
+        if used > self._counts["send_peak"]:
+            self._counts["send_peak"] = used
+
+    async def receive(self) -> LinkEvent:
+        """The next event; raises ``trio.EndOfChannel`` after ``LinkClosed`` has been received."""
+        return await self._recv_rx.receive()
+
+    def __aiter__(self) -> AsyncIterator[LinkEvent]:
+        return self._recv_rx.__aiter__()
+
+    async def aclose(self) -> None:
+        """Close the connection (code 1000) and stop the tasks.  Safe to call more than once.
+
+        Waits at most ``close_timeout`` for the closing handshake and for the reader to report
+        ``LinkClosed``; after that the link's tasks are cancelled.
+        """
+        if self._state == "new":
+            self._state = "closed"
+            self._send_rx.close()
+            self._recv_tx.close()
+            self._done.set()
+            return
+        if self._closing_by is None:
+            self._closing_by = "local"
+            ws = self._ws
+            with trio.move_on_after(self.config.close_timeout) as scope:
+                scope.shield = True
+                if ws is not None:
+                    await ws.aclose(code=1000, reason="client closed")  # idempotent
+                    await self._done.wait()
+            if self._scope is not None:
+                self._scope.cancel()
+        await self._done.wait()
+
+    def statistics(self) -> LinkStatistics:
+        counts = self._counts
+        return LinkStatistics(
+            state=self._state,
+            messages_sent=counts["messages_sent"],
+            bytes_sent=counts["bytes_sent"],
+            messages_received=counts["messages_received"],
+            bytes_received=counts["bytes_received"],
+            protocol_errors=counts["protocol_errors"],
+            send_queue_used=self._send_tx.statistics().current_buffer_used,
+            send_queue_peak=counts["send_peak"],
+            receive_queue_used=self._recv_rx.statistics().current_buffer_used,
+            pings=counts["pings"],
+        )
+
+
+@asynccontextmanager
+async def open_openai_realtime(
+    config: OpenAIRealtimeConfig | None = None, *, connector: Connector | None = None
+) -> AsyncIterator[OpenAIRealtimeLink]:
+    """Connect, yield the open link, close it on exit (for use outside a session nursery).
+
+    The nursery this hides would wrap every exception in an ``ExceptionGroup``; a lone one is
+    unwrapped, so ``ModelLinkError`` (or the caller's own exception) comes out as itself.
+    """
+    link = OpenAIRealtimeLink(config or OpenAIRealtimeConfig(), connector=connector or _connect)
+    with _single_exceptions():
+        async with trio.open_nursery() as nursery:
+            await nursery.start(link.run)
+            try:
+                yield link
+            finally:
+                await link.aclose()
