@@ -1,8 +1,8 @@
 """Model links: connections to a Realtime model (OpenAI's, or anything speaking its protocol)."""
 
 from ._openai import DEFAULT_MODEL as DEFAULT_MODEL
-from ._openai import Connector as Connector
 from ._openai import DEFAULT_URL as DEFAULT_URL
+from ._openai import Connector as Connector
 from ._openai import LinkClosed as LinkClosed
 from ._openai import LinkConnected as LinkConnected
 from ._openai import LinkEvent as LinkEvent
