@@ -164,7 +164,8 @@ def snr(impl: Stream, a: int, b: int, seconds: float) -> tuple[float, float]:
     best = min(np.arange(-8, 8.001, 0.05), key=error)
     best = min(np.arange(best - 0.05, best + 0.05, 0.001), key=error)
     signal_power = float(np.sum(sum(s for s, _ in basis) ** 2))
-    return 10 * math.log10(signal_power / max(error(best), 1e-9)), float(best)
+    snr_db = 10 * math.log10(signal_power / max(error(best), 1e-9))
+    return snr_db, round(float(best), 3) + 0.0  # + 0.0: no "-0.0"
 
 
 def passband(impl: Stream, a: int, b: int, seconds: float) -> tuple[float, float]:
