@@ -117,7 +117,9 @@ def test_session_created() -> None:
         format=p.AudioFormat.pcm(), voice="marin", speed=1.0
     )
     assert event.raw is not None
-    assert event.raw["session"]["id"] == "sess_C1a"
+    raw_session = event.raw["session"]
+    assert isinstance(raw_session, dict)
+    assert raw_session["id"] == "sess_C1a"
 
 
 def test_response_done_with_usage() -> None:
