@@ -3,11 +3,14 @@
 Sub-commands that exist today:
 
 * ``rtagents info`` — the installed version and the native kernel build in use.
+* ``rtagents local-server`` — a local OpenAI-Realtime-protocol server (deterministic scripted
+  responder) for development and tests; prints ``listening on ws://HOST:PORT/v1/realtime``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -27,6 +30,25 @@ def _info(_: argparse.Namespace) -> int:
     return 0
 
 
+def _local_server(args: argparse.Namespace) -> int:
+    import functools
+
+    import trio
+
+    from rtagents.local import LocalServer, serve_local_realtime
+
+    async def run() -> None:
+        async with trio.open_nursery() as nursery:
+            server: LocalServer = await nursery.start(
+                functools.partial(serve_local_realtime, args.host, args.port)
+            )
+            print(f"listening on {server.url}", flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the normal way to stop it
+        trio.run(run)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="rtagents", description="trio-native realtime voice agents"
@@ -36,6 +58,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("info", help="show the version and the native kernel build").set_defaults(
         run=_info
     )
+    serve = commands.add_parser(
+        "local-server", help="run a local Realtime-protocol server (no key, no network)"
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default loopback)"
+    )
+    serve.add_argument("--port", type=int, default=0, help="port (0: a free one)")
+    serve.set_defaults(run=_local_server)
     args = parser.parse_args(argv)
     result: int = args.run(args)
     return result

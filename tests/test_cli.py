@@ -21,3 +21,35 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
         main([])
     assert exc.value.code == 2
     assert "required" in capsys.readouterr().err
+
+
+def test_local_server_command_listens_and_answers() -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import trio
+    from trio_websocket import open_websocket_url
+
+    with subprocess.Popen(
+        [sys.executable, "-m", "rtagents", "local-server", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    ) as proc:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        assert line.startswith("listening on ws://127.0.0.1:")
+        url = line.removeprefix("listening on ")
+
+        async def first_event() -> dict[str, object]:
+            async with open_websocket_url(url + "?model=x") as ws:
+                frame: dict[str, object] = json.loads(await ws.get_message())
+                return frame
+
+        try:
+            assert trio.run(first_event)["type"] == "session.created"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)

@@ -1,0 +1,34 @@
+"""A local server speaking the OpenAI Realtime (GA) protocol over WebSocket, on loopback.
+
+Sessions, tests and benchmarks can run against it with no key and no network.  What it says
+comes from a pluggable :class:`Responder`; :class:`ScriptedResponder` is deterministic and
+rule-based (a synthetic voice-like signal, not speech).
+"""
+
+from ._core import DEFAULT_SESSION as DEFAULT_SESSION
+from ._core import ServerSession as ServerSession
+from ._responders import CallTool as CallTool
+from ._responders import Responder as Responder
+from ._responders import ResponseContext as ResponseContext
+from ._responders import Rule as Rule
+from ._responders import Say as Say
+from ._responders import ScriptedResponder as ScriptedResponder
+from ._server import LocalServer as LocalServer
+from ._server import open_local_realtime_server as open_local_realtime_server
+from ._server import serve_local_realtime as serve_local_realtime
+from ._vad import EnergyVad as EnergyVad
+
+__all__ = [
+    "DEFAULT_SESSION",
+    "CallTool",
+    "EnergyVad",
+    "LocalServer",
+    "Responder",
+    "ResponseContext",
+    "Rule",
+    "Say",
+    "ScriptedResponder",
+    "ServerSession",
+    "open_local_realtime_server",
+    "serve_local_realtime",
+]

@@ -1,0 +1,152 @@
+"""What the local server says: the responder interface and a deterministic scripted responder.
+
+A responder turns the conversation so far into response parts: :class:`Say` (a piece of the
+answer's text, with the PCM16 24 kHz audio that speaks it, or none in text-only responses) and
+:class:`CallTool`.  The server turns the parts into the GA event sequence and the session's audio
+format.  :class:`ScriptedResponder` is rule-based and deterministic, for tests and examples: it
+answers from the last user text (typed, or a transcript when one exists), calls a tool when a
+rule says so, and after a tool's output speaks a template filled with that output.  Its "voice"
+is a synthetic, speech-like signal (a gliding harmonic tone with a 4 Hz syllable rhythm), not
+speech; real speech synthesis is a separate component.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+
+import attrs
+import numpy as np
+
+from rtagents import protocol as p
+
+OUTPUT_RATE = 24000
+
+
+@attrs.frozen
+class Say:
+    text: str
+    audio: bytes | None = attrs.field(default=None, repr=lambda a: f"<{len(a or b'')} bytes>")
+
+
+@attrs.frozen
+class CallTool:
+    name: str
+    arguments: str  # JSON text
+
+
+ResponsePart = Say | CallTool
+
+
+@attrs.frozen
+class ResponseContext:
+    conversation: tuple[p.ConversationItem, ...]
+    session: p.SessionConfig
+    params: p.ResponseParams | None
+    audio_output: bool
+
+
+class Responder(Protocol):
+    def respond(self, context: ResponseContext) -> AsyncIterator[ResponsePart]: ...
+
+
+def last_user_text(conversation: Sequence[p.ConversationItem]) -> str:
+    """The text of the newest user message: typed text, or its transcript if it has one."""
+    for item in reversed(conversation):
+        if isinstance(item, p.MessageItem) and item.role == "user":
+            pieces = []
+            for part in item.content:
+                text = getattr(part, "text", None) or getattr(part, "transcript", None)
+                if text:
+                    pieces.append(text)
+            return " ".join(pieces)
+    return ""
+
+
+def synthetic_voice(seconds: float, seed: int = 0) -> np.ndarray:
+    """A deterministic speech-like signal at 24 kHz (float, peak ≈ 0.3 FS)."""
+    n = max(1, int(OUTPUT_RATE * seconds))
+    t = np.arange(n) / OUTPUT_RATE
+    f0 = 120 + 100 * (0.5 + 0.5 * np.sin(2 * math.pi * (0.7 + 0.1 * seed) * t))
+    phase = 2 * math.pi * np.cumsum(f0) / OUTPUT_RATE
+    voice = sum(np.sin(k * phase) / k for k in range(1, 6))
+    syllables = 0.55 + 0.45 * np.sin(2 * math.pi * 4.0 * t - math.pi / 2)
+    fade = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.01)
+    return np.asarray(0.3 * 32767 * voice / 2.3 * syllables * fade, dtype=np.float64)
+
+
+@attrs.frozen
+class Rule:
+    """If the last user text contains `when` (case-insensitive; None matches anything), then
+    call tool `call` with `arguments` if the session has that tool, else say `say`."""
+
+    when: str | None = None
+    say: str = "Hello from the local model."
+    call: str | None = None
+    arguments: dict[str, object] = attrs.field(factory=dict)
+    after_tool: str = "The result is {output}."
+
+
+@attrs.define
+class ScriptedResponder:
+    rules: Sequence[Rule] = (Rule(),)
+    ms_per_char: int = 60
+    chunk_ms: int = 100
+
+    async def respond(self, context: ResponseContext) -> AsyncIterator[ResponsePart]:
+        conversation = context.conversation
+        last = conversation[-1] if conversation else None
+        if isinstance(last, p.FunctionCallOutputItem):
+            rule = self._rule_for_call(conversation, last.call_id)
+            for part in self.speak(
+                rule.after_tool.format(output=last.output), context.audio_output
+            ):
+                yield part
+            return
+        rule = self._match(last_user_text(conversation))
+        tools = {
+            getattr(t, "name", None)
+            for t in (
+                context.params.tools
+                if context.params and context.params.tools
+                else context.session.tools or ()
+            )
+        }
+        if rule.call is not None and rule.call in tools:
+            yield CallTool(name=rule.call, arguments=json.dumps(rule.arguments))
+            return
+        for part in self.speak(rule.say, context.audio_output):
+            yield part
+
+    def _match(self, text: str) -> Rule:
+        lowered = text.lower()
+        for rule in self.rules:
+            if rule.when is None or rule.when.lower() in lowered:
+                return rule
+        return Rule()
+
+    def _rule_for_call(self, conversation: Sequence[p.ConversationItem], call_id: str) -> Rule:
+        for item in reversed(conversation):
+            if isinstance(item, p.FunctionCallItem) and item.call_id == call_id:
+                for rule in self.rules:
+                    if rule.call == item.name:
+                        return rule
+        return Rule()
+
+    def speak(self, text: str, audio: bool) -> list[Say]:
+        """`text` as chunks of `chunk_ms` audio, each with its share of the text."""
+        seconds = len(text) * self.ms_per_char / 1000
+        if not audio:
+            words = text.split(" ")
+            return [Say(w + (" " if i < len(words) - 1 else "")) for i, w in enumerate(words)]
+        pcm = np.rint(synthetic_voice(seconds, seed=len(text) % 7)).astype("<i2").tobytes()
+        step = 2 * OUTPUT_RATE * self.chunk_ms // 1000
+        chunks = [pcm[i : i + step] for i in range(0, len(pcm), step)]
+        parts = []
+        for i, chunk in enumerate(chunks):
+            start = len(text) * i // len(chunks)
+            end = len(text) * (i + 1) // len(chunks)
+            parts.append(Say(text[start:end], chunk))
+        return parts
