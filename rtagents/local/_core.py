@@ -204,6 +204,11 @@ class ServerSession:
             ),
         )
 
+    def _reject(
+        self, message: str, *, code: str, event_id: str | None, param: str | None = None
+    ) -> Outcome:
+        return Outcome([self._error(message, code=code, event_id=event_id, param=param)])
+
     # -- client events ----------------------------------------------------------------------
 
     def opened(self) -> list[p.WireEvent]:
@@ -215,14 +220,10 @@ class ServerSession:
             return Outcome([p.ErrorEvent.for_client_error(event, event_id=self._event_id())])
         handler = getattr(self, "_on_" + event.type.replace(".", "_"), None)
         if handler is None:  # pragma: no cover - every GA client event has a handler
-            return Outcome(
-                [
-                    self._error(
-                        f"unsupported event {event.type}",
-                        code="invalid_event",
-                        event_id=event.event_id,
-                    )
-                ]
+            return self._reject(
+                f"unsupported event {event.type}",
+                code="invalid_event",
+                event_id=event.event_id,
             )
         outcome: Outcome = handler(event)
         return outcome
@@ -242,15 +243,11 @@ class ServerSession:
         data = bytes(event.audio)
         pcm = to_pcm16(self.input_format, data)
         if len(pcm) % 2:
-            return Outcome(
-                [
-                    self._error(
-                        "PCM16 audio must have an even number of bytes",
-                        code="invalid_value",
-                        event_id=event.event_id,
-                        param="audio",
-                    )
-                ]
+            return self._reject(
+                "PCM16 audio must have an even number of bytes",
+                code="invalid_value",
+                event_id=event.event_id,
+                param="audio",
             )
         self._buffer += pcm
         self._total_ms_samples += len(pcm) // 2
@@ -314,14 +311,10 @@ class ServerSession:
 
     def _on_input_audio_buffer_commit(self, event: p.InputAudioBufferCommit) -> Outcome:
         if not self._buffer:
-            return Outcome(
-                [
-                    self._error(
-                        "the input audio buffer is empty",
-                        code="input_audio_buffer_commit_empty",
-                        event_id=event.event_id,
-                    )
-                ]
+            return self._reject(
+                "the input audio buffer is empty",
+                code="input_audio_buffer_commit_empty",
+                event_id=event.event_id,
             )
         item_id = self._speech_item or self._id("item")
         self._speech_item = None
@@ -339,14 +332,10 @@ class ServerSession:
         return Outcome([p.InputAudioBufferCleared(event_id=self._event_id())])
 
     def _on_output_audio_buffer_clear(self, event: p.OutputAudioBufferClear) -> Outcome:
-        return Outcome(
-            [
-                self._error(
-                    "output_audio_buffer.clear is only for WebRTC and SIP sessions",
-                    code="invalid_event",
-                    event_id=event.event_id,
-                )
-            ]
+        return self._reject(
+            "output_audio_buffer.clear is only for WebRTC and SIP sessions",
+            code="invalid_event",
+            event_id=event.event_id,
         )
 
     def _find(self, item_id: str) -> int | None:
@@ -362,15 +351,11 @@ class ServerSession:
         if getattr(item, "status", "completed") is None:
             item = attrs.evolve(item, status="completed")
         if self._find(item.id) is not None:
-            return Outcome(
-                [
-                    self._error(
-                        f"item {item.id} already exists",
-                        code="item_already_exists",
-                        event_id=event.event_id,
-                        param="item.id",
-                    )
-                ]
+            return self._reject(
+                f"item {item.id} already exists",
+                code="item_already_exists",
+                event_id=event.event_id,
+                param="item.id",
             )
         position = len(self.items)
         if event.previous_item_id == "root":
@@ -378,15 +363,11 @@ class ServerSession:
         elif event.previous_item_id is not None:
             found = self._find(event.previous_item_id)
             if found is None:
-                return Outcome(
-                    [
-                        self._error(
-                            f"previous item {event.previous_item_id} not found",
-                            code="item_not_found",
-                            event_id=event.event_id,
-                            param="previous_item_id",
-                        )
-                    ]
+                return self._reject(
+                    f"previous item {event.previous_item_id} not found",
+                    code="item_not_found",
+                    event_id=event.event_id,
+                    param="previous_item_id",
                 )
             position = found + 1
         previous = self.items[position - 1].item.id if position > 0 else None
@@ -405,15 +386,11 @@ class ServerSession:
     def _on_conversation_item_delete(self, event: p.ConversationItemDelete) -> Outcome:
         index = self._find(event.item_id)
         if index is None:
-            return Outcome(
-                [
-                    self._error(
-                        f"item {event.item_id} not found",
-                        code="item_not_found",
-                        event_id=event.event_id,
-                        param="item_id",
-                    )
-                ]
+            return self._reject(
+                f"item {event.item_id} not found",
+                code="item_not_found",
+                event_id=event.event_id,
+                param="item_id",
             )
         del self.items[index]
         return Outcome(
@@ -423,15 +400,11 @@ class ServerSession:
     def _on_conversation_item_retrieve(self, event: p.ConversationItemRetrieve) -> Outcome:
         index = self._find(event.item_id)
         if index is None:
-            return Outcome(
-                [
-                    self._error(
-                        f"item {event.item_id} not found",
-                        code="item_not_found",
-                        event_id=event.event_id,
-                        param="item_id",
-                    )
-                ]
+            return self._reject(
+                f"item {event.item_id} not found",
+                code="item_not_found",
+                event_id=event.event_id,
+                param="item_id",
             )
         return Outcome(
             [p.ConversationItemRetrieved(event_id=self._event_id(), item=self.items[index].item)]
@@ -440,40 +413,28 @@ class ServerSession:
     def _on_conversation_item_truncate(self, event: p.ConversationItemTruncate) -> Outcome:
         index = self._find(event.item_id)
         if index is None:
-            return Outcome(
-                [
-                    self._error(
-                        f"item {event.item_id} not found",
-                        code="item_not_found",
-                        event_id=event.event_id,
-                        param="item_id",
-                    )
-                ]
+            return self._reject(
+                f"item {event.item_id} not found",
+                code="item_not_found",
+                event_id=event.event_id,
+                param="item_id",
             )
         stored = self.items[index]
         item = stored.item
         if not isinstance(item, p.MessageItem) or item.role != "assistant":
-            return Outcome(
-                [
-                    self._error(
-                        "only assistant messages can be truncated",
-                        code="invalid_value",
-                        event_id=event.event_id,
-                        param="item_id",
-                    )
-                ]
+            return self._reject(
+                "only assistant messages can be truncated",
+                code="invalid_value",
+                event_id=event.event_id,
+                param="item_id",
             )
         if event.audio_end_ms < 0 or event.audio_end_ms > stored.audio_ms:
-            return Outcome(
-                [
-                    self._error(
-                        f"audio_end_ms {event.audio_end_ms} exceeds the item's "
-                        f"{stored.audio_ms} ms of audio",
-                        code="invalid_value",
-                        event_id=event.event_id,
-                        param="audio_end_ms",
-                    )
-                ]
+            return self._reject(
+                f"audio_end_ms {event.audio_end_ms} exceeds the item's "
+                f"{stored.audio_ms} ms of audio",
+                code="invalid_value",
+                event_id=event.event_id,
+                param="audio_end_ms",
             )
         content = list(item.content)
         if event.content_index < len(content) and isinstance(
@@ -501,29 +462,20 @@ class ServerSession:
 
     def _on_response_create(self, event: p.ResponseCreate) -> Outcome:
         if self.active is not None:
-            return Outcome(
-                [
-                    self._error(
-                        "Conversation already has an active response in progress: "
-                        + self.active.id,
-                        code="conversation_already_has_active_response",
-                        event_id=event.event_id,
-                    )
-                ]
+            return self._reject(
+                "Conversation already has an active response in progress: " + self.active.id,
+                code="conversation_already_has_active_response",
+                event_id=event.event_id,
             )
         return Outcome([], StartResponse(self._id("resp"), event.response))
 
     def _on_response_cancel(self, event: p.ResponseCancel) -> Outcome:
         active = self.active
         if active is None or (event.response_id is not None and event.response_id != active.id):
-            return Outcome(
-                [
-                    self._error(
-                        "Cancellation failed: no active response found",
-                        code="response_cancel_not_active",
-                        event_id=event.event_id,
-                    )
-                ]
+            return self._reject(
+                "Cancellation failed: no active response found",
+                code="response_cancel_not_active",
+                event_id=event.event_id,
             )
         return Outcome([], CancelResponse(active.id))
 
