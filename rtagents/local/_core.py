@@ -209,6 +209,11 @@ class ServerSession:
     ) -> Outcome:
         return Outcome([self._error(message, code=code, event_id=event_id, param=param)])
 
+    def _not_found(self, item_id: str, event_id: str | None, param: str = "item_id") -> Outcome:
+        return self._reject(
+            f"item {item_id} not found", code="item_not_found", event_id=event_id, param=param
+        )
+
     # -- client events ----------------------------------------------------------------------
 
     def opened(self) -> list[p.WireEvent]:
@@ -386,12 +391,7 @@ class ServerSession:
     def _on_conversation_item_delete(self, event: p.ConversationItemDelete) -> Outcome:
         index = self._find(event.item_id)
         if index is None:
-            return self._reject(
-                f"item {event.item_id} not found",
-                code="item_not_found",
-                event_id=event.event_id,
-                param="item_id",
-            )
+            return self._not_found(event.item_id, event.event_id)
         del self.items[index]
         return Outcome(
             [p.ConversationItemDeleted(event_id=self._event_id(), item_id=event.item_id)]
@@ -400,12 +400,7 @@ class ServerSession:
     def _on_conversation_item_retrieve(self, event: p.ConversationItemRetrieve) -> Outcome:
         index = self._find(event.item_id)
         if index is None:
-            return self._reject(
-                f"item {event.item_id} not found",
-                code="item_not_found",
-                event_id=event.event_id,
-                param="item_id",
-            )
+            return self._not_found(event.item_id, event.event_id)
         return Outcome(
             [p.ConversationItemRetrieved(event_id=self._event_id(), item=self.items[index].item)]
         )
@@ -413,12 +408,7 @@ class ServerSession:
     def _on_conversation_item_truncate(self, event: p.ConversationItemTruncate) -> Outcome:
         index = self._find(event.item_id)
         if index is None:
-            return self._reject(
-                f"item {event.item_id} not found",
-                code="item_not_found",
-                event_id=event.event_id,
-                param="item_id",
-            )
+            return self._not_found(event.item_id, event.event_id)
         stored = self.items[index]
         item = stored.item
         if not isinstance(item, p.MessageItem) or item.role != "assistant":
