@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 from collections.abc import Sequence
 
@@ -35,12 +36,30 @@ def _local_server(args: argparse.Namespace) -> int:
 
     import trio
 
-    from rtagents.local import LocalServer, serve_local_realtime
+    from rtagents.local import LocalServer, ScriptedResponder, serve_local_realtime
+
+    responder = None
+    if args.script is not None:
+        try:
+            with open(args.script, encoding="utf-8") as f:
+                responder = ScriptedResponder.from_script(json.load(f))
+        except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError
+            print(f"rtagents local-server: bad --script {args.script}: {exc}", file=sys.stderr)
+            return 2
+    if args.pace is not None and args.pace < 0:
+        print("rtagents local-server: --pace must be >= 0", file=sys.stderr)
+        return 2
 
     async def run() -> None:
         async with trio.open_nursery() as nursery:
             server: LocalServer = await nursery.start(
-                functools.partial(serve_local_realtime, args.host, args.port)
+                functools.partial(
+                    serve_local_realtime,
+                    args.host,
+                    args.port,
+                    responder=responder,
+                    pace=args.pace,
+                )
             )
             print(f"listening on {server.url}", flush=True)
 
@@ -65,6 +84,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--host", default="127.0.0.1", help="address to listen on (default loopback)"
     )
     serve.add_argument("--port", type=int, default=0, help="port (0: a free one)")
+    serve.add_argument(
+        "--script",
+        metavar="FILE",
+        help="JSON script for the scripted responder: rules (when/say/call/arguments/after_tool), "
+        "ms_per_char, chunk_ms",
+    )
+    serve.add_argument(
+        "--pace",
+        type=float,
+        metavar="SECONDS",
+        help="pause after each response part (default: send as fast as produced)",
+    )
     serve.set_defaults(run=_local_server)
     args = parser.parse_args(argv)
     result: int = args.run(args)

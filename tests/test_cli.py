@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rtagents import __version__
@@ -53,3 +55,32 @@ def test_local_server_command_listens_and_answers() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("script", "complaint"),
+    [
+        ("not json", "bad --script"),
+        ('{"rules": []}', "non-empty list"),
+        ('{"rules": [{"sey": "typo"}]}', "unknown key(s) sey"),
+        ('{"rules": [{"say": 3}]}', "rules[0].say must be a string"),
+        ('{"chunk_ms": 0}', "chunk_ms must be a positive integer"),
+        ("[1, 2]", "a script is a JSON object"),
+    ],
+)
+def test_local_server_rejects_a_bad_script(
+    tmp_path: Path, script: str, complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "script.json"
+    path.write_text(script)
+    assert main(["local-server", "--script", str(path)]) == 2
+    assert complaint in capsys.readouterr().err
+
+
+def test_local_server_rejects_a_missing_script_and_a_negative_pace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["local-server", "--script", str(tmp_path / "nope.json")]) == 2
+    assert "No such file" in capsys.readouterr().err
+    assert main(["local-server", "--pace", "-1"]) == 2
+    assert "--pace must be >= 0" in capsys.readouterr().err

@@ -13,6 +13,7 @@ from ._responders import ResponseContext as ResponseContext
 from ._responders import Rule as Rule
 from ._responders import Say as Say
 from ._responders import ScriptedResponder as ScriptedResponder
+from ._responders import synthetic_voice as synthetic_voice
 from ._server import LocalServer as LocalServer
 from ._server import open_local_realtime_server as open_local_realtime_server
 from ._server import serve_local_realtime as serve_local_realtime
@@ -31,4 +32,5 @@ __all__ = [
     "ServerSession",
     "open_local_realtime_server",
     "serve_local_realtime",
+    "synthetic_voice",
 ]

@@ -123,6 +123,7 @@ class ActiveResponse:
     encoder: native.Resampler | None = None
     output_chars: int = 0
     output_audio_ms: int = 0
+    started_at_ms: int = 0  # input audio position when the response began
 
 
 @attrs.define
@@ -139,6 +140,9 @@ class ServerSession:
     _vad: EnergyVad | None = None
     _speech_item: str | None = None
     _cancelling: bool = False
+    # Server VAD's idle timeout: the input audio position at which the last response's audio
+    # will have finished playing (None: not armed).
+    _idle_since_ms: int | None = None
 
     def __attrs_post_init__(self) -> None:
         self._reset_vad()
@@ -263,6 +267,7 @@ class ServerSession:
         for decision in self._vad.feed(pcm):
             if isinstance(decision, SpeechStarted):
                 self._speech_item = self._id("item")
+                self._idle_since_ms = None
                 events.append(
                     p.InputAudioBufferSpeechStarted(
                         event_id=self._event_id(),
@@ -288,7 +293,38 @@ class ServerSession:
                 detection = self.turn_detection
                 if getattr(detection, "create_response", None) is not False and self.active is None:
                     action = StartResponse(self._id("resp"), None)
+        if action is None and self._idle_timed_out():
+            events.extend(self._idle_timeout())
+            action = StartResponse(self._id("resp"), None)
         return Outcome(events, action)
+
+    def _idle_timed_out(self) -> bool:
+        detection = self.turn_detection
+        return (
+            self._idle_since_ms is not None
+            and isinstance(detection, p.ServerVad)
+            and bool(detection.idle_timeout_ms)
+            and self.active is None
+            and self._vad is not None
+            and not self._vad.speaking
+            and self._audio_ms() - self._idle_since_ms >= (detection.idle_timeout_ms or 0)
+        )
+
+    def _idle_timeout(self) -> list[p.WireEvent]:
+        """No speech for idle_timeout_ms after the last response: commit the silence."""
+        assert self._idle_since_ms is not None
+        item_id = self._id("item")
+        event = p.InputAudioBufferTimeoutTriggered(
+            event_id=self._event_id(),
+            item_id=item_id,
+            audio_start_ms=self._idle_since_ms,
+            audio_end_ms=self._audio_ms(),
+        )
+        self._idle_since_ms = None
+        self._speech_item = None
+        if self._vad is not None:
+            self._vad.reset_speech()
+        return [event, *self._commit(item_id)]
 
     def _commit(self, item_id: str) -> list[p.WireEvent]:
         audio = bytes(self._buffer)
@@ -479,8 +515,12 @@ class ServerSession:
         params = start.params
         in_conversation = not (params is not None and params.conversation == "none")
         self.active = ActiveResponse(
-            id=start.response_id, params=params, in_conversation=in_conversation
+            id=start.response_id,
+            params=params,
+            in_conversation=in_conversation,
+            started_at_ms=self._audio_ms(),
         )
+        self._idle_since_ms = None
         return [
             p.ResponseCreated(
                 event_id=self._event_id(), response=self._response_object("in_progress")
@@ -796,6 +836,14 @@ class ServerSession:
                 event_id=self._event_id(), response=self._response_object(status, details)
             )
         )
+        detection = self.turn_detection
+        if isinstance(detection, p.ServerVad) and detection.idle_timeout_ms:
+            # The client plays audio as it arrives, in step with the audio it sends us, so its
+            # playback ends at the later of "now" and "start + the audio we sent".
+            active = self.active
+            self._idle_since_ms = max(
+                self._audio_ms(), active.started_at_ms + active.output_audio_ms
+            )
         self.active = None
         return events
 

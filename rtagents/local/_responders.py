@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator, Sequence
-from typing import Protocol
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Protocol
 
 import attrs
 import numpy as np
@@ -135,6 +135,51 @@ class ScriptedResponder:
                         return rule
         return Rule()
 
+    @classmethod
+    def from_script(cls, script: Mapping[str, object]) -> ScriptedResponder:
+        """Build from a JSON-like script (what ``rtagents local-server --script FILE`` reads)::
+
+            {"rules": [{"when": "weather", "call": "get_weather",
+                        "arguments": {"city": "Paris"}, "after_tool": "It is {output}."},
+                       {"say": "Hello from the local model."}],
+             "ms_per_char": 60, "chunk_ms": 100}
+
+        Unknown keys and wrong types raise :class:`ValueError` naming the offending key.
+        """
+        if not isinstance(script, Mapping):
+            raise ValueError("a script is a JSON object")
+        _check_keys("script", script, {"rules", "ms_per_char", "chunk_ms"})
+        raw_rules = script.get("rules", [{}])
+        if not isinstance(raw_rules, list) or not raw_rules:
+            raise ValueError("script.rules must be a non-empty list of objects")
+        rules = []
+        for i, raw in enumerate(raw_rules):
+            where = f"script.rules[{i}]"
+            if not isinstance(raw, Mapping):
+                raise ValueError(f"{where} must be an object")
+            _check_keys(where, raw, {"when", "say", "call", "arguments", "after_tool"})
+            fields: dict[str, Any] = {}
+            for key in ("when", "say", "call", "after_tool"):
+                if key in raw:
+                    value = raw[key]
+                    nullable = key in ("when", "call")
+                    if not (isinstance(value, str) or (nullable and value is None)):
+                        raise ValueError(f"{where}.{key} must be a string")
+                    fields[key] = value
+            if "arguments" in raw:
+                if not isinstance(raw["arguments"], Mapping):
+                    raise ValueError(f"{where}.arguments must be an object")
+                fields["arguments"] = dict(raw["arguments"])
+            rules.append(Rule(**fields))
+        numbers: dict[str, int] = {}
+        for key in ("ms_per_char", "chunk_ms"):
+            if key in script:
+                value = script[key]
+                if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                    raise ValueError(f"script.{key} must be a positive integer")
+                numbers[key] = value
+        return cls(rules=tuple(rules), **numbers)
+
     def speak(self, text: str, audio: bool) -> list[Say]:
         """`text` as chunks of `chunk_ms` audio, each with its share of the text."""
         seconds = len(text) * self.ms_per_char / 1000
@@ -150,3 +195,11 @@ class ScriptedResponder:
             end = len(text) * (i + 1) // len(chunks)
             parts.append(Say(text[start:end], chunk))
         return parts
+
+
+def _check_keys(where: str, raw: Mapping[str, object], allowed: set[str]) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {sorted(allowed)}"
+        )

@@ -7,8 +7,10 @@ three kinds of task in its own nursery:
 
 * the **reader** loop: frame in → ``session.receive`` → events queued for sending, and the
   outcome's action (start or cancel a response) carried out;
-* the **writer**, the only task that writes to the socket, fed by a bounded channel (when the
-  client reads slowly, producers wait; nothing is dropped and nothing grows without bound);
+* the **writer**, the only task that writes to the socket, fed by a bounded channel of batches
+  (when the client reads slowly, producers wait; nothing is dropped and nothing grows without
+  bound).  The events one step of the core produced travel as one batch, so another task's
+  events never land in the middle of them and event ids stay in order on the wire;
 * one **response** task at a time, iterating the responder inside its own cancel scope, with a
   checkpoint after every part so that ``response.cancel`` or a barge-in stops it promptly; it
   always ends with ``session.finish_response`` → ``response.done``.
@@ -60,14 +62,14 @@ class _Connection:
     session: ServerSession
     responder: Responder
     pace: float | None
-    _tx: trio.MemorySendChannel[str] = attrs.field(init=False)
-    _rx: trio.MemoryReceiveChannel[str] = attrs.field(init=False)
+    _tx: trio.MemorySendChannel[list[str]] = attrs.field(init=False)
+    _rx: trio.MemoryReceiveChannel[list[str]] = attrs.field(init=False)
     _response_scope: trio.CancelScope | None = attrs.field(init=False, default=None)
     _cancel_reason: str = attrs.field(init=False, default="client_cancelled")
 
     def __attrs_post_init__(self) -> None:
         # Bounded, no drops: the reader and the response task wait when the client is slow.
-        self._tx, self._rx = trio.open_memory_channel[str](SEND_QUEUE_SIZE)
+        self._tx, self._rx = trio.open_memory_channel[list[str]](SEND_QUEUE_SIZE)
 
     async def run(self) -> None:
         async with trio.open_nursery() as nursery:
@@ -94,15 +96,16 @@ class _Connection:
                 nursery.cancel_scope.cancel()
 
     async def _send(self, events: list[p.WireEvent]) -> None:
-        for event in events:
-            await self._tx.send(event.to_json())
+        if events:
+            await self._tx.send([event.to_json() for event in events])
 
     async def _writer(self) -> None:
-        async for text in self._rx:
-            try:
-                await self.ws.send_message(text)
-            except ConnectionClosed:
-                return
+        async for batch in self._rx:
+            for text in batch:
+                try:
+                    await self.ws.send_message(text)
+                except ConnectionClosed:
+                    return
 
     async def _respond(self) -> None:
         session = self.session
