@@ -10,6 +10,7 @@ from ._core import ServerSession as ServerSession
 from ._responders import CallTool as CallTool
 from ._responders import Responder as Responder
 from ._responders import ResponseContext as ResponseContext
+from ._responders import ResponsePart as ResponsePart
 from ._responders import Rule as Rule
 from ._responders import Say as Say
 from ._responders import ScriptedResponder as ScriptedResponder
@@ -26,6 +27,7 @@ __all__ = [
     "LocalServer",
     "Responder",
     "ResponseContext",
+    "ResponsePart",
     "Rule",
     "Say",
     "ScriptedResponder",

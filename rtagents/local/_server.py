@@ -33,6 +33,7 @@ from trio_websocket import (
     WebSocketRequest,
     WebSocketServer,
     serve_websocket,
+    wrap_server_stream,
 )
 
 from rtagents import protocol as p
@@ -139,6 +140,34 @@ class _Connection:
             events = session.finish_response("completed")
         with trio.CancelScope(shield=True):
             await self._send(events)
+
+
+async def serve_stream(
+    stream: trio.abc.Stream,
+    *,
+    responder: Responder | None = None,
+    pace: float | None = None,
+    server: LocalServer | None = None,
+    max_message_size: int = 32 * 2**20,
+) -> None:
+    """Serve one Realtime connection over any byte stream (e.g. one end of
+    ``trio.testing.memory_stream_pair``): the WebSocket handshake, then the session."""
+    async with trio.open_nursery() as nursery:
+        request = await wrap_server_stream(nursery, stream, max_message_size=max_message_size)
+        if not request.path.startswith("/v1/realtime"):
+            await request.reject(404, body=b"the Realtime endpoint is /v1/realtime")
+            return
+        ws = await request.accept()
+        session = ServerSession()
+        if server is not None:
+            server.sessions.append(session)
+        chosen = responder if responder is not None else ScriptedResponder()
+        try:
+            await _Connection(ws, session, chosen, pace).run()
+        finally:
+            with trio.CancelScope(shield=True):
+                await ws.aclose()
+            nursery.cancel_scope.cancel()
 
 
 async def serve_local_realtime(

@@ -1,8 +1,40 @@
-"""Public test helpers: fakes and scripted peers for testing code built on rtagents."""
+"""Public test helpers: fakes and scripted peers for testing code built on rtagents.
+
+* :func:`local_model` — the real local Realtime server behind an in-memory transport, as a
+  session ``link_factory`` (whole sessions on ``trio.testing.MockClock``);
+* :class:`ScriptedModel` — a scripted model link (expected sends, injected server events);
+* :class:`FakeAudioSource` / :class:`FakeAudioSink` — audio devices on the trio clock;
+  :func:`voice` / :func:`silence` make PCM16 test audio;
+* :func:`open_local_realtime_server` — the local server on a free loopback port.
+"""
 
 from rtagents.local import LocalServer as LocalServer
 from rtagents.local import Rule as Rule
 from rtagents.local import ScriptedResponder as ScriptedResponder
 from rtagents.local import open_local_realtime_server as open_local_realtime_server
 
-__all__ = ["LocalServer", "Rule", "ScriptedResponder", "open_local_realtime_server"]
+from ._audio import FakeAudioSink as FakeAudioSink
+from ._audio import FakeAudioSource as FakeAudioSource
+from ._audio import silence as silence
+from ._audio import voice as voice
+from ._memory import LocalModel as LocalModel
+from ._memory import local_model as local_model
+from ._scripted import ScriptedModel as ScriptedModel
+from ._scripted import Step as Step
+from ._scripted import UnexpectedSend as UnexpectedSend
+
+__all__ = [
+    "FakeAudioSink",
+    "FakeAudioSource",
+    "LocalModel",
+    "LocalServer",
+    "Rule",
+    "ScriptedModel",
+    "ScriptedResponder",
+    "Step",
+    "UnexpectedSend",
+    "local_model",
+    "open_local_realtime_server",
+    "silence",
+    "voice",
+]

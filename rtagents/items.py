@@ -1,0 +1,174 @@
+"""The session's local history: conversation items as the app sees them.
+
+Items mirror the OpenAI Agents SDK's realtime items (``type``, ``role``, ``content``, ``status``),
+without audio bytes: history keeps what was said (text and transcripts), not the sound.  They
+are built from the protocol's items with :func:`from_protocol`, and updated by replacing them
+(they are frozen).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeAlias
+
+import attrs
+
+from rtagents import protocol as p
+
+
+@attrs.frozen
+class InputText:
+    text: str | None = None
+    type: Literal["input_text"] = "input_text"
+
+
+@attrs.frozen
+class InputAudio:
+    transcript: str | None = None
+    type: Literal["input_audio"] = "input_audio"
+
+
+@attrs.frozen
+class InputImage:
+    image_url: str | None = attrs.field(default=None, repr=lambda u: f"<{len(u or '')} chars>")
+    detail: str | None = None
+    type: Literal["input_image"] = "input_image"
+
+
+@attrs.frozen
+class AssistantText:
+    text: str | None = None
+    type: Literal["text"] = "text"
+
+
+@attrs.frozen
+class AssistantAudio:
+    transcript: str | None = None
+    type: Literal["audio"] = "audio"
+
+
+ItemStatus: TypeAlias = Literal["in_progress", "completed", "incomplete"]
+
+
+@attrs.frozen
+class UserMessageItem:
+    item_id: str
+    content: tuple[InputText | InputAudio | InputImage, ...]
+    previous_item_id: str | None = None
+    status: ItemStatus | None = None
+    type: Literal["message"] = "message"
+    role: Literal["user"] = "user"
+
+
+@attrs.frozen
+class AssistantMessageItem:
+    item_id: str
+    content: tuple[AssistantText | AssistantAudio, ...]
+    previous_item_id: str | None = None
+    status: ItemStatus | None = None
+    type: Literal["message"] = "message"
+    role: Literal["assistant"] = "assistant"
+
+
+@attrs.frozen
+class SystemMessageItem:
+    item_id: str
+    content: tuple[InputText, ...]
+    previous_item_id: str | None = None
+    status: ItemStatus | None = None
+    type: Literal["message"] = "message"
+    role: Literal["system"] = "system"
+
+
+@attrs.frozen
+class RealtimeToolCallItem:
+    item_id: str
+    call_id: str
+    name: str
+    arguments: str
+    output: str | None = None
+    previous_item_id: str | None = None
+    status: ItemStatus = "in_progress"
+    type: Literal["function_call"] = "function_call"
+
+
+RealtimeMessageItem: TypeAlias = UserMessageItem | AssistantMessageItem | SystemMessageItem
+RealtimeItem: TypeAlias = RealtimeMessageItem | RealtimeToolCallItem
+
+
+def from_protocol(
+    item: p.ConversationItem, previous_item_id: str | None = None
+) -> RealtimeItem | None:
+    """The history item for a protocol item (None for items history does not show)."""
+    item_id = getattr(item, "id", None) or ""
+    status = getattr(item, "status", None)
+    if isinstance(item, p.MessageItem):
+        if item.role == "assistant":
+            parts: list[AssistantText | AssistantAudio] = []
+            for part in item.content:
+                if isinstance(part, p.OutputAudio):
+                    parts.append(AssistantAudio(part.transcript))
+                elif isinstance(part, p.OutputText | p.InputText):
+                    parts.append(AssistantText(part.text))
+            return AssistantMessageItem(item_id, tuple(parts), previous_item_id, status)
+        user_parts: list[InputText | InputAudio | InputImage] = []
+        for part in item.content:
+            if isinstance(part, p.InputText):
+                user_parts.append(InputText(part.text))
+            elif isinstance(part, p.InputAudio):
+                user_parts.append(InputAudio(part.transcript))
+            elif isinstance(part, p.InputImage):
+                user_parts.append(InputImage(part.image_url, part.detail))
+        if item.role == "system":
+            texts = tuple(x for x in user_parts if isinstance(x, InputText))
+            return SystemMessageItem(item_id, texts, previous_item_id, status)
+        return UserMessageItem(item_id, tuple(user_parts), previous_item_id, status)
+    if isinstance(item, p.FunctionCallItem):
+        return RealtimeToolCallItem(
+            item_id,
+            item.call_id or "",
+            item.name,
+            item.arguments,
+            None,
+            previous_item_id,
+            status or "in_progress",
+        )
+    return None
+
+
+def merge(old: RealtimeItem, new: RealtimeItem) -> RealtimeItem:
+    """An update of a known item: keep transcripts and text the update lacks (servers send
+    items without them in some events), and a tool call's output."""
+    if isinstance(old, AssistantMessageItem) and isinstance(new, AssistantMessageItem):
+        if len(old.content) == len(new.content):
+            kept = tuple(
+                attrs.evolve(n, transcript=o.transcript)
+                if isinstance(n, AssistantAudio)
+                and isinstance(o, AssistantAudio)
+                and not n.transcript
+                else attrs.evolve(n, text=o.text)
+                if isinstance(n, AssistantText) and isinstance(o, AssistantText) and not n.text
+                else n
+                for o, n in zip(old.content, new.content, strict=True)
+            )
+            new = attrs.evolve(new, content=kept)
+        elif not new.content:
+            new = attrs.evolve(new, content=old.content)
+    elif isinstance(old, UserMessageItem) and isinstance(new, UserMessageItem):
+        if len(old.content) == len(new.content):
+            kept_user = tuple(
+                attrs.evolve(n, transcript=o.transcript)
+                if isinstance(n, InputAudio) and isinstance(o, InputAudio) and not n.transcript
+                else n
+                for o, n in zip(old.content, new.content, strict=True)
+            )
+            new = attrs.evolve(new, content=kept_user)
+    elif (
+        isinstance(old, RealtimeToolCallItem)
+        and isinstance(new, RealtimeToolCallItem)
+        and new.output is None
+        and old.output is not None
+    ):
+        new = attrs.evolve(new, output=old.output, status=old.status)
+    if new.previous_item_id is None and old.previous_item_id is not None:
+        new = attrs.evolve(new, previous_item_id=old.previous_item_id)
+    return new

@@ -1,0 +1,766 @@
+"""A realtime session: the model link, the audio actors and the turn machine in one nursery.
+
+Theory of operation
+-------------------
+``open_session`` (or ``async with await RealtimeRunner(agent).run()``) opens one nursery and
+starts in it:
+
+* the **model link** (``rtagents.models``) and a **reader** task that turns each server event
+  into history updates, session events and turn-machine inputs;
+* when an audio source is configured, the **capture** actor, whose frames go to an **uplink**
+  task (→ ``input_audio_buffer.append``) and to the local **VAD** actor; ``send_audio`` feeds the
+  same two paths;
+* when a sink is configured, the **playback** actor, which reports what it has played;
+* a **ticker** that feeds the turn machine a ``Tick`` at its deadline;
+* one task per **tool call**, each under its own timeout.
+
+Everything that decides — who is speaking, what to play, what to cancel or truncate — is the
+sans-IO :class:`~rtagents.turns.TurnMachine`; its inputs are fed synchronously from the VAD
+callback, the reader and playback progress, and its actions are carried out at once, without a
+channel hop.  That is what keeps barge-in within one frame: the VAD decision for a frame stops
+playback while that frame is being processed.
+
+Every queue is bounded.  Audio queues drop their oldest frame when full; the consumer's event
+queue never blocks the session: when the consumer falls behind, it first loses audio, raw and
+history-snapshot events (each later one supersedes them), and every loss is counted in
+:meth:`RealtimeSession.statistics`.
+
+Without a sink the app plays audio itself: it may report progress with ``playback_progress``
+(exact truncation), else the session assumes real-time playback from the first chunk of each
+item, as the OpenAI Agents SDK does.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import logging
+import math
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import attrs
+import trio
+
+from rtagents import items as it
+from rtagents import native, turns
+from rtagents import protocol as p
+from rtagents.actors import (
+    AudioFrame,
+    AudioQueue,
+    AudioSink,
+    AudioSource,
+    CaptureActor,
+    PlaybackActor,
+    PlaybackPosition,
+    VadActor,
+    VadSpeechStarted,
+    VadSpeechStopped,
+)
+from rtagents.agent import FunctionTool, RealtimeAgent, tool_output_text
+from rtagents.events import (
+    DROPPABLE_TYPES,
+    RealtimeAgentEndEvent,
+    RealtimeAgentStartEvent,
+    RealtimeAudio,
+    RealtimeAudioEnd,
+    RealtimeAudioInterrupted,
+    RealtimeError,
+    RealtimeHistoryAdded,
+    RealtimeHistoryUpdated,
+    RealtimeInputAudioTimeoutTriggered,
+    RealtimeRawModelEvent,
+    RealtimeSessionEvent,
+    RealtimeToolEnd,
+    RealtimeToolStart,
+)
+from rtagents.models import LinkClosed, OpenAIRealtimeConfig, OpenAIRealtimeLink
+
+log = logging.getLogger("rtagents.session")
+
+
+@attrs.frozen
+class RealtimeRunConfig:
+    """How a session runs.  ``model_settings`` is merged over the agent's (instructions, tools).
+
+    ``link_factory`` makes the model link (default: :class:`OpenAIRealtimeLink` on ``model``);
+    ``rtagents.testing.ScriptedModel`` plugs in here.
+    """
+
+    model: OpenAIRealtimeConfig = attrs.field(factory=OpenAIRealtimeConfig)
+    model_settings: p.SessionConfig | None = None
+    audio_source: AudioSource | None = None
+    audio_sink: AudioSink | None = None
+    local_vad: bool = True
+    event_queue_size: int = 512
+    uplink_queue_frames: int = 50  # 1 s of 20 ms frames
+    raw_events: bool = True
+    link_factory: Callable[[OpenAIRealtimeConfig], Any] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SessionStatistics:
+    state: str
+    events_emitted: int
+    events_dropped: dict[str, int]
+    event_queue_peak: int
+    agent_audio_dropped_ms: float
+    turn_timeouts: int
+    unexpected_inputs: int
+    tool_calls: int
+    last_barge_in_at: float | None  # trio time playback was last stopped for the user
+    link: Any
+    uplink: Any
+    capture: Any
+    vad: Any
+    playback: Any
+
+
+class _EventQueue:
+    """Bounded; never blocks the producer.  Full: drop the oldest droppable event, else the
+    oldest event; count every drop by type."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: collections.deque[RealtimeSessionEvent] = collections.deque()
+        self._ready = trio.Event()
+        self.closed = False
+        self.emitted = 0
+        self.peak = 0
+        self.dropped: collections.Counter[str] = collections.Counter()
+
+    def push(self, event: RealtimeSessionEvent) -> None:
+        if self.closed:
+            return
+        if len(self._items) >= self.capacity:
+            victim = next((e for e in self._items if e.type in DROPPABLE_TYPES), None)
+            if victim is not None:
+                self._items.remove(victim)
+            else:
+                victim = self._items.popleft()
+            self.dropped[victim.type] += 1
+        self._items.append(event)
+        self.emitted += 1
+        self.peak = max(self.peak, len(self._items))
+        self._ready.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._ready.set()
+
+    def get_nowait(self) -> RealtimeSessionEvent | None:
+        return self._items.popleft() if self._items else None
+
+    async def get(self) -> RealtimeSessionEvent | None:
+        while not self._items:
+            if self.closed:
+                return None
+            self._ready = trio.Event()
+            await self._ready.wait()
+        return self._items.popleft()
+
+
+class RealtimeSession:
+    """One live conversation.  Made by :func:`open_session` or :class:`RealtimeRunner`."""
+
+    def __init__(self, agent: RealtimeAgent, config: RealtimeRunConfig) -> None:
+        self.agent = agent
+        self.config = config
+        factory = config.link_factory or (lambda c: OpenAIRealtimeLink(c))
+        self._link = factory(config.model)
+        self._events = _EventQueue(config.event_queue_size)
+        self._machine = turns.TurnMachine()
+        self._history: list[it.RealtimeItem] = []
+        self._nursery: trio.Nursery | None = None
+        self._closed = False
+        self._wake = trio.Event()
+        self._server_session: p.SessionConfig | None = None
+        self._input_format = _input_format(config.model_settings)
+        self._output_format = _output_format(config.model_settings)
+        # response.create sequencing: one at a time, never during a response
+        self._response_active = False
+        self._create_in_flight: str | None = None
+        self._create_pending = False
+        self._create_counter = 0
+        self._cancelled_by_us: set[str] = set()
+        # audio paths
+        self._uplink: AudioQueue[AudioFrame] = AudioQueue(config.uplink_queue_frames)
+        self._vad_queue: AudioQueue[AudioFrame] | None = None
+        self._capture: CaptureActor | None = None
+        self._vad: VadActor | None = None
+        self._playback: PlaybackActor | None = None
+        self._app_reports_playback = False
+        self._first_audio_at: dict[tuple[str, int], float] = {}
+        self._seq = 0
+        # counters
+        self._dropped_audio_ms = 0.0
+        self._timeouts = 0
+        self._unexpected = 0
+        self._tool_calls = 0
+        self._last_barge_in_at: float | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def _start(self, nursery: trio.Nursery) -> None:
+        self._nursery = nursery
+        config = self.config
+        await nursery.start(self._link.run)
+        await self._link.send(p.SessionUpdate(session=self._session_config()))
+        if config.audio_sink is not None:
+            rate = 24000 if self._output_format.type == "audio/pcm" else 8000
+            self._playback = PlaybackActor(
+                config.audio_sink, in_rate=rate, on_progress=self._on_playback
+            )
+            await nursery.start(self._playback.run)
+        if config.local_vad:
+            self._vad_queue = AudioQueue(config.uplink_queue_frames)
+            self._vad = VadActor(self._vad_queue, self._on_vad)
+            await nursery.start(self._vad.run)
+        nursery.start_soon(self._reader)
+        nursery.start_soon(self._ticker)
+        nursery.start_soon(self._uplink_task)
+        if config.audio_source is not None:
+            outputs = [self._uplink] + ([self._vad_queue] if self._vad_queue else [])
+            self._capture = CaptureActor(
+                config.audio_source,
+                out_rate=self._input_rate(),
+                outputs=outputs,
+                close_outputs=False,  # send_audio keeps using them
+            )
+            await nursery.start(self._capture.run)
+        self._events.push(RealtimeHistoryUpdated(()))
+
+    async def close(self) -> None:
+        """Close the link and stop every actor; idempotent.  Iteration ends after the events
+        already queued."""
+        if self._closed:
+            return
+        self._closed = True
+        with trio.CancelScope(shield=True), trio.move_on_after(2):
+            await self._link.aclose()
+            # The session owns the source and sink it was given: a WAV file is only complete
+            # once closed.
+            for resource in (self.config.audio_sink, self.config.audio_source):
+                closer = getattr(resource, "aclose", None)
+                if closer is not None:
+                    await closer()
+        self._events.close()
+        self._uplink.close()
+        if self._vad_queue is not None:
+            self._vad_queue.close()
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
+
+    aclose = close
+
+    async def __aenter__(self) -> RealtimeSession:
+        self._stack = contextlib.AsyncExitStack()
+        nursery = await self._stack.enter_async_context(trio.open_nursery())
+        try:
+            await self._start(nursery)
+        except BaseException:
+            await self.close()
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+        await self._stack.aclose()
+
+    def __aiter__(self) -> RealtimeSession:
+        # The session is its own iterator (not an async generator), so breaking out of an
+        # ``async for`` and iterating again later is fine and leaves nothing to finalize.
+        return self
+
+    async def __anext__(self) -> RealtimeSessionEvent:
+        event = await self._events.get()
+        if event is None:
+            raise StopAsyncIteration
+        return event
+
+    def receive_nowait(self) -> RealtimeSessionEvent:
+        """The next queued event; raises ``trio.WouldBlock`` if there is none yet."""
+        event = self._events.get_nowait()
+        if event is None:
+            raise trio.WouldBlock
+        return event
+
+    # -- the app's side ----------------------------------------------------------------------
+
+    async def send_message(self, message: str | p.MessageItem) -> None:
+        """A user message (text, or a message item with text and images), then a response."""
+        item = p.MessageItem.user_text(message) if isinstance(message, str) else message
+        await self._link.send(p.ConversationItemCreate(item=item))
+        self._feed(turns.UserInputSent())
+        await self._request_response()
+
+    async def send_audio(self, data: bytes, *, commit: bool = False) -> None:
+        """Audio in the session's input format; also seen by the local VAD (barge-in)."""
+        if data:
+            if self._input_format.type == "audio/pcm" and len(data) % 2:
+                raise ValueError("PCM16 audio must have an even number of bytes")
+            await self._link.send(p.InputAudioBufferAppend(audio=data))
+            if self._vad_queue is not None:
+                pcm = _to_pcm(self._input_format, data)
+                self._seq += 1
+                frame = AudioFrame(pcm, self._input_rate(), trio.current_time(), self._seq)
+                self._vad_queue.send_nowait(frame)
+        if commit:
+            await self._link.send(p.InputAudioBufferCommit())
+            self._feed(turns.UserInputSent())
+
+    async def interrupt(self) -> None:
+        """Stop the agent now: playback, the response, and truncate what was not heard."""
+        self._virtual_progress()
+        self._feed(turns.InterruptRequested())
+
+    def playback_progress(self, item_id: str, content_index: int, played_ms: float) -> None:
+        """For apps that play audio themselves: how much of an item has been heard."""
+        self._app_reports_playback = True
+        self._feed(turns.PlaybackProgressed(item_id, content_index, played_ms))
+
+    def playback_finished(self) -> None:
+        """For apps that play audio themselves: everything received has been played."""
+        self._app_reports_playback = True
+        self._feed(turns.PlaybackProgressed.idle())
+
+    @property
+    def history(self) -> tuple[it.RealtimeItem, ...]:
+        return tuple(self._history)
+
+    @property
+    def turn_state(self) -> turns.TurnState:
+        return self._machine.state
+
+    def statistics(self) -> SessionStatistics:
+        def stats(actor: Any) -> Any:
+            return actor.statistics() if actor is not None else None
+
+        return SessionStatistics(
+            state=self._machine.state.value,
+            events_emitted=self._events.emitted,
+            events_dropped=dict(self._events.dropped),
+            event_queue_peak=self._events.peak,
+            agent_audio_dropped_ms=self._dropped_audio_ms,
+            turn_timeouts=self._timeouts,
+            unexpected_inputs=self._unexpected,
+            tool_calls=self._tool_calls,
+            last_barge_in_at=self._last_barge_in_at,
+            link=self._link.statistics(),
+            uplink=self._uplink.statistics(),
+            capture=stats(self._capture),
+            vad=stats(self._vad),
+            playback=stats(self._playback),
+        )
+
+    # -- internals: config -------------------------------------------------------------------
+
+    def _session_config(self) -> p.SessionConfig:
+        base = p.SessionConfig(
+            instructions=self.agent.instructions or "",
+            tools=tuple(t.to_protocol() for t in self.agent.tools),
+        )
+        if self.config.model_settings is None:
+            return base
+        overrides = {
+            f.name: getattr(self.config.model_settings, f.name)
+            for f in attrs.fields(p.SessionConfig)
+            if f.name != "raw"
+            and getattr(self.config.model_settings, f.name) not in (None, p.UNSET)
+        }
+        return attrs.evolve(base, **overrides)
+
+    def _input_rate(self) -> int:
+        return 24000 if self._input_format.type == "audio/pcm" else 8000
+
+    # -- internals: the turn machine ---------------------------------------------------------
+
+    def _feed(self, event: turns.TurnInput, audio: bytes = b"") -> None:
+        for action in self._machine.handle(event, trio.current_time()):
+            self._execute(action, event, audio)
+        self._wake.set()
+
+    def _execute(self, action: turns.TurnAction, cause: turns.TurnInput, audio: bytes) -> None:
+        if isinstance(action, turns.PlayAudio):
+            assert isinstance(cause, turns.AudioReceived)
+            if self._playback is not None:
+                pcm = _to_pcm(self._output_format, audio)
+                self._playback.enqueue(action.item_id, action.content_index, pcm)
+            self._events.push(
+                RealtimeAudio(audio, action.item_id, action.content_index, cause.response_id)
+            )
+        elif isinstance(action, turns.DropAudio):
+            self._dropped_audio_ms += action.ms
+        elif isinstance(action, turns.StopPlayback):
+            self._last_barge_in_at = trio.current_time()
+            if self._playback is not None:
+                self._playback.interrupt_nowait()
+        elif isinstance(action, turns.CancelResponse):
+            self._cancelled_by_us.add(action.response_id)
+            self._send_soon(p.ResponseCancel(response_id=action.response_id))
+        elif isinstance(action, turns.TruncateItem):
+            self._send_soon(
+                p.ConversationItemTruncate(
+                    item_id=action.item_id,
+                    content_index=action.content_index,
+                    audio_end_ms=action.audio_end_ms,
+                )
+            )
+        elif isinstance(action, turns.DeleteItem):
+            self._send_soon(p.ConversationItemDelete(item_id=action.item_id))
+        elif isinstance(action, turns.AudioInterrupted):
+            self._events.push(RealtimeAudioInterrupted(action.item_id, action.content_index))
+        elif isinstance(action, turns.TurnTimedOut):
+            self._timeouts += 1
+            log.warning("turn timed out in %s: %s", action.state.value, action.reason)
+        elif isinstance(action, turns.Unexpected):
+            self._unexpected += 1
+            log.debug("unexpected turn input in %s: %r", action.state.value, action.input)
+
+    def _send_soon(self, event: p.ClientEvent) -> None:
+        try:
+            self._link.send_nowait(event)
+        except trio.WouldBlock:
+            assert self._nursery is not None
+            self._nursery.start_soon(self._link.send, event)
+        except Exception as exc:  # the link is closed: nothing left to correct
+            log.debug("not sent (%s): %r", exc, event)
+
+    def _on_vad(self, event: VadSpeechStarted | VadSpeechStopped) -> None:
+        if isinstance(event, VadSpeechStarted):
+            self._virtual_progress()
+            self._feed(turns.UserSpeechStarted("local"))
+        else:
+            self._feed(turns.UserSpeechStopped("local"))
+
+    def _on_playback(self, position: PlaybackPosition | None) -> None:
+        if position is None:
+            self._feed(turns.PlaybackProgressed.idle())
+        else:
+            self._feed(
+                turns.PlaybackProgressed(
+                    position.item_id, position.content_index, position.played_ms
+                )
+            )
+
+    def _virtual_progress(self) -> None:
+        """No sink and no reports from the app: assume real-time playback since the first
+        chunk of each item."""
+        if self._playback is not None or self._app_reports_playback:
+            return
+        now = trio.current_time()
+        for (item_id, index), first in list(self._first_audio_at.items()):
+            received = self._machine.received_ms(item_id, index)
+            played = min(received, (now - first) * 1000)
+            if received:
+                self._feed(turns.PlaybackProgressed(item_id, index, played))
+
+    async def _ticker(self) -> None:
+        while True:
+            self._wake = trio.Event()
+            deadline = self._machine.deadline
+            with trio.move_on_at(deadline if deadline is not None else math.inf):
+                await self._wake.wait()
+                continue
+            self._virtual_progress()
+            self._feed(turns.Tick())
+
+    # -- internals: uplink -------------------------------------------------------------------
+
+    async def _uplink_task(self) -> None:
+        async for frame in self._uplink:
+            data = frame.pcm
+            if self._input_format.type == "audio/pcmu":
+                data = native.ulaw_encode(data)
+            elif self._input_format.type == "audio/pcma":
+                data = native.alaw_encode(data)
+            await self._link.send(p.InputAudioBufferAppend(audio=data))
+
+    # -- internals: server events ------------------------------------------------------------
+
+    async def _reader(self) -> None:
+        async for event in self._link:
+            if self.config.raw_events:
+                self._events.push(RealtimeRawModelEvent(event))
+            try:
+                self._on_server_event(event)
+            except Exception as exc:  # never let one odd event end the session
+                log.exception("error handling %s", getattr(event, "type", event))
+                self._events.push(RealtimeError({"type": "session_error", "message": str(exc)}))
+            if isinstance(event, LinkClosed):
+                break
+        await self.close()
+
+    def _on_server_event(self, event: Any) -> None:
+        if isinstance(event, p.ResponseOutputAudioDelta):
+            self._on_audio_delta(event)
+        elif isinstance(event, p.ResponseOutputAudioDone):
+            if self._playback is not None:
+                self._playback.end_item(event.item_id)
+            self._events.push(RealtimeAudioEnd(event.item_id, event.content_index))
+        elif isinstance(event, p.InputAudioBufferSpeechStarted):
+            self._virtual_progress()
+            self._feed(turns.UserSpeechStarted("server"))
+        elif isinstance(event, p.InputAudioBufferSpeechStopped):
+            self._feed(turns.UserSpeechStopped("server"))
+        elif isinstance(event, p.ResponseCreated):
+            self._response_active = True
+            self._create_in_flight = None
+            self._feed(turns.ResponseStarted(event.response.id or ""))
+            self._events.push(RealtimeAgentStartEvent(self.agent, event.response.id))
+        elif isinstance(event, p.ResponseDone):
+            rid = event.response.id or ""
+            self._response_active = False
+            self._feed(turns.ResponseFinished(rid, event.response.status or "completed"))
+            self._events.push(RealtimeAgentEndEvent(self.agent, rid, event.response.status))
+            if self._create_pending:
+                self._create_pending = False
+                self._send_create()
+        elif isinstance(event, p.SessionCreated | p.SessionUpdated):
+            self._on_session(event.session)
+        elif isinstance(
+            event,
+            p.ConversationItemAdded
+            | p.ConversationItemDone
+            | p.ConversationItemCreated
+            | p.ConversationItemRetrieved,
+        ):
+            self._upsert(event.item, getattr(event, "previous_item_id", None))
+        elif isinstance(event, p.ResponseOutputItemAdded | p.ResponseOutputItemDone):
+            self._upsert(event.item, None)
+            if isinstance(event, p.ResponseOutputItemDone) and isinstance(
+                event.item, p.FunctionCallItem
+            ):
+                self._start_tool_call(event.item)
+        elif isinstance(event, p.ResponseOutputAudioTranscriptDelta):
+            self._append_text(event.item_id, event.delta, audio=True)
+        elif isinstance(event, p.ResponseOutputTextDelta):
+            self._append_text(event.item_id, event.delta, audio=False)
+        elif isinstance(event, p.ConversationItemTruncated):
+            # The server cut the transcript too: fetch the item to show what was heard.
+            self._send_soon(p.ConversationItemRetrieve(item_id=event.item_id))
+        elif isinstance(event, p.ConversationItemDeleted):
+            self._history = [i for i in self._history if i.item_id != event.item_id]
+            self._events.push(RealtimeHistoryUpdated(tuple(self._history)))
+        elif isinstance(event, p.InputAudioTranscriptionCompleted):
+            self._set_user_transcript(event.item_id, event.transcript)
+        elif isinstance(event, p.InputAudioBufferTimeoutTriggered):
+            self._events.push(
+                RealtimeInputAudioTimeoutTriggered(
+                    event.item_id, event.audio_start_ms, event.audio_end_ms
+                )
+            )
+        elif isinstance(event, p.ErrorEvent):
+            self._on_error(event)
+        elif isinstance(event, p.ServerProtocolError):
+            self._events.push(RealtimeError({"type": "protocol_error", "message": str(event)}))
+        elif isinstance(event, LinkClosed) and (
+            event.by == "error" or (event.by != "local" and event.code not in (1000, None))
+        ):
+            message = f"the model link closed ({event.by}, {event.code}): {event.reason}"
+            self._events.push(RealtimeError({"type": "link_closed", "message": message}))
+
+    def _on_audio_delta(self, event: p.ResponseOutputAudioDelta) -> None:
+        data = bytes(event.audio)
+        fmt = self._output_format
+        pcm = _to_pcm(fmt, data)
+        rate = 24000 if fmt.type == "audio/pcm" else 8000
+        ms = len(pcm) / 2 / rate * 1000
+        key = (event.item_id, event.content_index)
+        self._first_audio_at.setdefault(key, trio.current_time())
+        self._feed(
+            turns.AudioReceived(event.response_id, event.item_id, event.content_index, ms),
+            audio=data,
+        )
+
+    def _on_session(self, session: p.SessionConfig) -> None:
+        self._server_session = session
+        audio = session.audio
+        detection = audio.input.turn_detection if audio and audio.input else None
+        self._machine.server_cancels_on_speech = bool(
+            detection not in (None, p.UNSET) and getattr(detection, "interrupt_response", False)
+        )
+        if audio and audio.output and audio.output.format:
+            self._output_format = audio.output.format
+        if audio and audio.input and audio.input.format:
+            self._input_format = audio.input.format
+
+    def _on_error(self, event: p.ErrorEvent) -> None:
+        error = event.error
+        if error.code == "response_cancel_not_active" and self._cancelled_by_us:
+            return  # we cancelled a response the server had already ended: harmless
+        if self._create_in_flight is not None and error.event_id == self._create_in_flight:
+            self._create_in_flight = None
+        self._events.push(RealtimeError(error))
+
+    # -- internals: responses ----------------------------------------------------------------
+
+    async def _request_response(self) -> None:
+        if self._response_active or self._create_in_flight is not None:
+            self._create_pending = True  # coalesced: one response for everything queued
+            return
+        self._send_create()
+
+    def _send_create(self) -> None:
+        self._create_counter += 1
+        event_id = f"rtagents_response_create_{self._create_counter}"
+        self._create_in_flight = event_id
+        self._send_soon(p.ResponseCreate(event_id=event_id))
+
+    # -- internals: history ------------------------------------------------------------------
+
+    def _index(self, item_id: str) -> int | None:
+        return next((i for i, x in enumerate(self._history) if x.item_id == item_id), None)
+
+    def _upsert(self, item: p.ConversationItem, previous_item_id: str | None) -> None:
+        new = it.from_protocol(item, previous_item_id)
+        if new is None or not new.item_id:
+            return
+        index = self._index(new.item_id)
+        if index is None:
+            after = self._index(previous_item_id) if previous_item_id else None
+            if after is None:
+                self._history.append(new)
+            else:
+                self._history.insert(after + 1, new)
+            self._events.push(RealtimeHistoryAdded(new))
+            return
+        merged = it.merge(self._history[index], new)
+        if merged != self._history[index]:
+            self._history[index] = merged
+            self._events.push(RealtimeHistoryUpdated(tuple(self._history)))
+
+    def _append_text(self, item_id: str, delta: str, *, audio: bool) -> None:
+        index = self._index(item_id)
+        if index is None:
+            return
+        item = self._history[index]
+        if not isinstance(item, it.AssistantMessageItem):
+            return
+        content = list(item.content)
+        kind = it.AssistantAudio if audio else it.AssistantText
+        for i, part in enumerate(content):
+            if isinstance(part, it.AssistantAudio) and audio:
+                content[i] = it.AssistantAudio((part.transcript or "") + delta)
+                break
+            if isinstance(part, it.AssistantText) and not audio:
+                content[i] = it.AssistantText((part.text or "") + delta)
+                break
+        else:
+            content.append(kind(delta))
+        self._history[index] = attrs.evolve(item, content=tuple(content))
+        # Live transcripts: every delta updates the history the app sees.
+        self._events.push(RealtimeHistoryUpdated(tuple(self._history)))
+
+    def _set_user_transcript(self, item_id: str, transcript: str) -> None:
+        index = self._index(item_id)
+        if index is None:
+            item: it.RealtimeItem = it.UserMessageItem(item_id, (it.InputText(transcript),))
+            self._history.append(item)
+            self._events.push(RealtimeHistoryAdded(item))
+            return
+        old = self._history[index]
+        if isinstance(old, it.UserMessageItem):
+            parts = tuple(
+                it.InputAudio(transcript) if isinstance(c, it.InputAudio) else c
+                for c in old.content
+            )
+            self._history[index] = attrs.evolve(old, content=parts, status="completed")
+            self._events.push(RealtimeHistoryUpdated(tuple(self._history)))
+
+    # -- internals: tools --------------------------------------------------------------------
+
+    def _start_tool_call(self, call: p.FunctionCallItem) -> None:
+        call_id = call.call_id or ""
+        tool = self.agent.tool(call.name)
+        self._tool_calls += 1
+        assert self._nursery is not None
+        self._feed(turns.ToolCallStarted(call_id))
+        self._nursery.start_soon(self._run_tool, tool, call, call_id)
+
+    async def _run_tool(
+        self, tool: FunctionTool | None, call: p.FunctionCallItem, call_id: str
+    ) -> None:
+        try:
+            if tool is None:
+                output: Any = f"Tool {call.name} not found"
+                self._events.push(
+                    RealtimeError({"type": "tool_not_found", "message": output, "call_id": call_id})
+                )
+                await self._send_tool_output(call_id, output, respond=False)
+                return
+            self._events.push(RealtimeToolStart(self.agent, tool, call_id, call.arguments))
+            try:
+                arguments = json.loads(call.arguments or "{}")
+                if not isinstance(arguments, dict):
+                    raise ValueError("arguments must be a JSON object")
+            except ValueError as exc:
+                output = f"Invalid arguments for {tool.name}: {exc}"
+            else:
+                output = await self._invoke(tool, arguments)
+            await self._send_tool_output(call_id, tool_output_text(output), respond=True)
+            self._events.push(RealtimeToolEnd(self.agent, tool, call_id, call.arguments, output))
+        finally:
+            self._feed(turns.ToolCallFinished(call_id))
+
+    async def _invoke(self, tool: FunctionTool, arguments: dict[str, Any]) -> Any:
+        with trio.move_on_after(tool.timeout if tool.timeout is not None else math.inf) as scope:
+            try:
+                return await tool.invoke(arguments)
+            except Exception as exc:
+                log.info("tool %s failed: %r", tool.name, exc)
+                self._events.push(
+                    RealtimeError({"type": "tool_error", "message": f"{tool.name}: {exc}"})
+                )
+                return f"An error occurred while running the tool: {exc}"
+        assert scope.cancelled_caught
+        return f"Tool {tool.name} timed out after {tool.timeout} seconds."
+
+    async def _send_tool_output(self, call_id: str, output: str, *, respond: bool) -> None:
+        item = p.FunctionCallOutputItem(call_id=call_id, output=output)
+        await self._link.send(p.ConversationItemCreate(item=item))
+        if respond:
+            await self._request_response()
+
+
+def _input_format(settings: p.SessionConfig | None) -> p.AudioFormat:
+    audio = settings.audio if settings else None
+    fmt = audio.input.format if audio and audio.input else None
+    return fmt if isinstance(fmt, p.AudioFormat) else p.AudioFormat.pcm()
+
+
+def _output_format(settings: p.SessionConfig | None) -> p.AudioFormat:
+    audio = settings.audio if settings else None
+    fmt = audio.output.format if audio and audio.output else None
+    return fmt if isinstance(fmt, p.AudioFormat) else p.AudioFormat.pcm()
+
+
+def _to_pcm(fmt: p.AudioFormat, data: bytes) -> bytes:
+    if fmt.type == "audio/pcmu":
+        return native.ulaw_decode(data)
+    if fmt.type == "audio/pcma":
+        return native.alaw_decode(data)
+    return data
+
+
+@contextlib.asynccontextmanager
+async def open_session(
+    agent: RealtimeAgent, config: RealtimeRunConfig | None = None
+) -> AsyncIterator[RealtimeSession]:
+    """The trio-first entry point: a connected session for the duration of the block."""
+    async with RealtimeSession(agent, config or RealtimeRunConfig()) as session:
+        yield session
+
+
+class RealtimeRunner:
+    """Mirrors the OpenAI Agents SDK: ``async with await RealtimeRunner(agent).run() as s``."""
+
+    def __init__(self, starting_agent: RealtimeAgent, *, config: RealtimeRunConfig | None = None):
+        self.starting_agent = starting_agent
+        self.config = config or RealtimeRunConfig()
+
+    async def run(self, *, config: RealtimeRunConfig | None = None) -> RealtimeSession:
+        """A session, not yet connected (no I/O happens until ``async with``)."""
+        return RealtimeSession(self.starting_agent, config or self.config)

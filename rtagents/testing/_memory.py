@@ -1,0 +1,60 @@
+"""The local Realtime server behind an in-memory transport, for tests on a mock clock.
+
+:func:`local_model` gives a ``link_factory`` for :class:`rtagents.session.RealtimeRunConfig`:
+each link it makes runs the real :class:`~rtagents.models.OpenAIRealtimeLink` and the real local
+server (WebSocket handshake and frames included) over ``trio.testing.memory_stream_pair``
+instead of a socket.  Nothing touches the network, so ``trio.testing.MockClock`` with
+``autojump_threshold=0`` drives whole sessions in virtual time.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import attrs
+import trio
+import trio.testing
+from trio_websocket import WebSocketConnection, wrap_client_stream
+
+from rtagents.local import LocalServer, Responder
+from rtagents.local._server import serve_stream
+from rtagents.models import OpenAIRealtimeConfig, OpenAIRealtimeLink
+
+
+@attrs.define
+class LocalModel:
+    """``link_factory`` for sessions; ``server.sessions`` holds each connection's server state."""
+
+    responder: Responder | None = None
+    pace: float | None = None
+    server: LocalServer = attrs.field(factory=lambda: LocalServer("memory", 0))
+
+    def link_factory(self, config: OpenAIRealtimeConfig) -> OpenAIRealtimeLink:
+        config = attrs.evolve(config, url="ws://memory/v1/realtime", api_key="unused")
+        return OpenAIRealtimeLink(config, connector=self._connect)
+
+    async def _connect(
+        self, nursery: trio.Nursery, url: str, headers: list[tuple[bytes, bytes]], max_size: int
+    ) -> tuple[WebSocketConnection, trio.abc.AsyncResource]:
+        client, server = trio.testing.memory_stream_pair()
+        serve = functools.partial(
+            serve_stream, server, responder=self.responder, pace=self.pace, server=self.server
+        )
+        nursery.start_soon(serve)
+        ws = await wrap_client_stream(
+            nursery,
+            client,  # type: ignore[arg-type]
+            "memory",
+            "/v1/realtime",
+            extra_headers=headers,
+            max_message_size=max_size,
+        )
+        return ws, client
+
+
+def local_model(responder: Responder | None = None, *, pace: float | None = None) -> LocalModel:
+    return LocalModel(responder, pace)
+
+
+LinkFactory = Callable[[OpenAIRealtimeConfig], OpenAIRealtimeLink]
