@@ -221,7 +221,9 @@ class RealtimeSession:
         nursery.start_soon(self._ticker)
         nursery.start_soon(self._uplink_task)
         if config.audio_source is not None:
-            outputs = [self._uplink] + ([self._vad_queue] if self._vad_queue else [])
+            outputs = [self._uplink]
+            if self._vad_queue is not None:  # (an empty queue is falsy: test against None)
+                outputs.append(self._vad_queue)
             self._capture = CaptureActor(
                 config.audio_source,
                 out_rate=self._input_rate(),

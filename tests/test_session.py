@@ -117,6 +117,9 @@ async def test_barge_in_mid_answer_then_a_second_turn(
     assert transcript(assistant[-1]) == "Yes?"
     assert kinds(events).count("agent_end") == 2
     assert stats.playback.interrupts == 1
+    # The local VAD saw both user turns and made the barge-in decision (not the server).
+    assert stats.vad.frames == stats.capture.frames
+    assert stats.vad.speech_starts == 2
     assert stats.events_dropped == {}
 
 

@@ -1,0 +1,284 @@
+"""Latency of the session runtime: per-frame overhead and the barge-in stop.
+
+Two experiments, both on whole sessions (real link, real local server over an in-memory
+transport, real actors, fake audio devices):
+
+1. **Per-frame overhead**, on the real clock.  A fake microphone delivers a 20 ms frame every
+   20 ms while the local model answers.  Measured per frame:
+   * *capture → wire*: from the moment the source delivered the frame to the moment the session
+     hands the ``input_audio_buffer.append`` to the model link (capture actor, re-framing, the
+     uplink queue and task);
+   * *wire → playback*: CPU time the session spends on one ``response.output_audio.delta``
+     (decode, turn machine, events, enqueue for playback);
+   * *response start → speaker*: from the first audio delta of a response to its first sample
+     at the sink (this includes the playback jitter buffer, 40 ms by default).
+2. **Barge-in stop**, on trio's mock clock so the audio timeline is exact: the user talks over
+   the agent at a random moment; *stop* is the time from the VAD onset (the frame on which the
+   local VAD decided) to the last agent sample written to the sink (target ≤ 20 ms, one
+   frame), and *runtime share* is the real CPU time spent processing that onset frame: VAD,
+   turn machine, playback flush and the cancel/truncate sends (target ≤ 2 ms).
+
+Prints tables, writes ``latency.json`` and ``latency.png``.  Nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import random
+import statistics
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import trio
+import trio.testing
+
+from benchmarks import _common as common
+from rtagents import protocol as p
+from rtagents.agent import RealtimeAgent
+from rtagents.local import ResponseContext, ResponsePart, ScriptedResponder
+from rtagents.session import RealtimeRunConfig, RealtimeSession, open_session
+from rtagents.testing import FakeAudioSink, FakeAudioSource, local_model, silence, voice
+
+FRAME_S = 0.020
+STORY = "Once upon a time there was a story that went on for a good few seconds. " * 3
+
+
+class _Story:
+    def __init__(self) -> None:
+        self.voice = ScriptedResponder()
+
+    async def respond(self, context: ResponseContext) -> AsyncIterator[ResponsePart]:
+        for part in self.voice.speak(STORY, context.audio_output):
+            yield part
+
+
+class _TimedLink:
+    """Delegates to a model link and notes when each audio append is handed to it."""
+
+    def __init__(self, link: Any, sends: list[float]) -> None:
+        self._link = link
+        self._sends = sends
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        await self._link.run(task_status=task_status)
+
+    async def send(self, event: Any) -> None:
+        if isinstance(event, p.InputAudioBufferAppend):
+            self._sends.append(trio.current_time())
+        await self._link.send(event)
+
+    def send_nowait(self, event: Any) -> None:
+        self._link.send_nowait(event)
+
+    def __aiter__(self) -> Any:
+        return self._link.__aiter__()
+
+    async def aclose(self) -> None:
+        await self._link.aclose()
+
+    def statistics(self) -> Any:
+        return self._link.statistics()
+
+
+def _frames(pcm: bytes) -> list[bytes]:
+    return [pcm[i : i + 960] for i in range(0, len(pcm), 960)]
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"n": 0}
+    ordered = sorted(values)
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+    return {
+        "n": len(values),
+        "mean": statistics.fmean(values),
+        "p50": pct(0.5),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "max": ordered[-1],
+    }
+
+
+async def _overhead(seconds: float) -> dict[str, list[float]]:
+    sends: list[float] = []
+    model = local_model(_Story(), pace=0.05)
+    pattern = silence(0.5) + voice(1.0) + silence(6.5)
+    audio = (pattern * (int(seconds / 8) + 1))[: int(48000 * seconds) // 960 * 960]
+    start_at = trio.current_time() + 0.2
+    sink = FakeAudioSink()
+    config = RealtimeRunConfig(
+        audio_source=FakeAudioSource(_frames(audio), start_at=start_at),
+        audio_sink=sink,
+        link_factory=lambda c: _TimedLink(model.link_factory(c), sends),
+        raw_events=False,
+    )
+    delta_cpu: list[float] = []
+    first_delta: dict[str, float] = {}
+    async with open_session(RealtimeAgent("Bench"), config) as session:
+        handle = session._on_server_event
+
+        def timed(event: Any) -> None:
+            if isinstance(event, p.ResponseOutputAudioDelta):
+                first_delta.setdefault(event.item_id, trio.current_time())
+                t0 = time.perf_counter()
+                handle(event)
+                delta_cpu.append((time.perf_counter() - t0) * 1000)
+            else:
+                handle(event)
+
+        session._on_server_event = timed  # type: ignore[method-assign]
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_drain, session)
+            await trio.sleep_until(start_at + seconds + 1.0)
+            nursery.cancel_scope.cancel()
+    capture_to_wire = [(t - (start_at + n * FRAME_S)) * 1000 for n, t in enumerate(sends)]
+    starts = []
+    for begun in sorted(first_delta.values()):
+        first_sound = next((t for t, pcm in sink.writes if t >= begun and any(pcm)), None)
+        if first_sound is not None:
+            starts.append((first_sound - begun) * 1000)
+    return {
+        "capture_to_wire_ms": capture_to_wire,
+        "delta_cpu_ms": delta_cpu,
+        "response_start_to_speaker_ms": starts,
+    }
+
+
+async def _drain(session: RealtimeSession) -> None:
+    async for _ in session:
+        pass
+
+
+async def _barge_in(offset_s: float, seed: int) -> dict[str, float] | None:
+    # The user speaks 0.8 s; the story starts ~0.6 s after; the user interrupts `offset_s`
+    # into the answer.
+    audio = silence(0.3) + voice(0.8) + silence(0.6 + offset_s)
+    audio += voice(0.6, seed=seed) + silence(1.5)
+    model = local_model(_Story(), pace=0.05)
+    sink = FakeAudioSink()
+    config = RealtimeRunConfig(
+        audio_source=FakeAudioSource(_frames(audio)),
+        audio_sink=sink,
+        link_factory=model.link_factory,
+        raw_events=False,
+    )
+    onset_cpu: list[float] = []
+    async with open_session(RealtimeAgent("Bench"), config) as session:
+        vad = session._vad
+        assert vad is not None
+        process = vad.process
+
+        def timed(frame: Any) -> None:
+            before = session.statistics().last_barge_in_at
+            t0 = time.perf_counter()
+            process(frame)
+            spent = (time.perf_counter() - t0) * 1000
+            if session.statistics().last_barge_in_at != before:
+                onset_cpu.append(spent)
+
+        vad.process = timed  # type: ignore[method-assign]
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_drain, session)
+            await trio.sleep(len(audio) / 48000 + 0.5)
+            nursery.cancel_scope.cancel()
+        onset = session.statistics().last_barge_in_at
+    if onset is None or not onset_cpu:
+        return None
+    last = sink.last_nonzero_time(before=onset + 0.2)
+    if last is None:
+        return None
+    return {"stop_ms": (last - onset) * 1000, "runtime_ms": onset_cpu[0], "offset_s": offset_s}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Latency of the session runtime.")
+    parser.add_argument("--quick", action="store_true", help="short smoke run")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--runs", type=int, default=None, help="barge-in runs (default 100)")
+    parser.add_argument("--seconds", type=float, default=None, help="overhead run length")
+    opts = parser.parse_args(argv)
+    runs = opts.runs or (5 if opts.quick else 100)
+    seconds = opts.seconds or (3.0 if opts.quick else 20.0)
+    env = common.environment()
+    print(f"rtagents latency benchmark — python {env['python']}, {env['platform']}\n")
+
+    print(f"per-frame overhead: {seconds:.0f} s of 20 ms frames on the real clock ...")
+    overhead = trio.run(_overhead, seconds)
+    rng = random.Random(1)
+    print(f"barge-in: {runs} runs on the mock clock ...")
+    barge = []
+    for i in range(runs):
+        result = trio.run(
+            functools.partial(_barge_in, rng.uniform(0.3, 3.0), i % 7),
+            clock=trio.testing.MockClock(autojump_threshold=0),
+        )
+        if result is not None:
+            barge.append(result)
+
+    rows = []
+    results: dict[str, Any] = {"environment": env, "quick": opts.quick, "overhead": {}}
+    for name, values in overhead.items():
+        s = _summary(values)
+        results["overhead"][name] = {"summary": s, "values": values}
+        rows.append([name, s["n"], *(s.get(k, float("nan")) for k in ("p50", "p95", "p99", "max"))])
+    for name, key in (("barge_in_stop_ms", "stop_ms"), ("barge_in_runtime_ms", "runtime_ms")):
+        values = [b[key] for b in barge]
+        s = _summary(values)
+        results[name] = {"summary": s, "values": values}
+        rows.append([name, s["n"], *(s.get(k, float("nan")) for k in ("p50", "p95", "p99", "max"))])
+    print(common.table(["measure (ms)", "n", "p50", "p95", "p99", "max"], rows, "Latency"))
+    stop = results["barge_in_stop_ms"]["summary"]
+    runtime = results["barge_in_runtime_ms"]["summary"]
+    verdicts = [
+        ["barge-in stop (max)", "≤ 20 ms", stop.get("max"), _verdict(stop.get("max"), 20.0)],
+        ["runtime share (p95)", "≤ 2 ms", runtime.get("p95"), _verdict(runtime.get("p95"), 2.0)],
+    ]
+    print(common.table(["target", "goal", "measured", "verdict"], verdicts, "Targets"))
+    results["summary"] = verdicts
+    opts.out.mkdir(parents=True, exist_ok=True)
+    common.write_json(opts.out / "latency.json", results)
+    written = _plot(results, opts.out)
+    print(f"\nwrote {opts.out / 'latency.json'}" + (f", {written}" if written else ""))
+    return 0
+
+
+def _verdict(value: float | None, goal: float) -> str:
+    if value is None:
+        return "no data"
+    return "met" if value <= goal else "MISSED"
+
+
+def _plot(results: dict[str, Any], out: Path) -> str | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    panels = [
+        ("capture → wire (ms)", results["overhead"]["capture_to_wire_ms"]["values"]),
+        ("CPU per audio delta (ms)", results["overhead"]["delta_cpu_ms"]["values"]),
+        ("barge-in stop (ms)", results["barge_in_stop_ms"]["values"]),
+        ("barge-in runtime share (ms)", results["barge_in_runtime_ms"]["values"]),
+    ]
+    fig, axes = plt.subplots(1, len(panels), figsize=(16, 3.5))
+    for ax, (title, values) in zip(axes, panels, strict=True):
+        if values:
+            ax.hist(values, bins=30)
+        ax.set_title(title)
+        ax.set_ylabel("count")
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=110)
+    plt.close(fig)
+    return "latency.png"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
