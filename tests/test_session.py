@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import wave
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 import pytest
 import trio
@@ -13,6 +15,7 @@ import trio.testing
 
 from rtagents import items as it
 from rtagents import protocol as p
+from rtagents.actors import WavSink, WavSource
 from rtagents.agent import RealtimeAgent, function_tool
 from rtagents.events import RealtimeSessionEvent
 from rtagents.local import ResponseContext, ResponsePart, ScriptedResponder
@@ -256,3 +259,54 @@ async def test_send_audio_rejects_odd_pcm(autojump_clock: trio.testing.MockClock
     appends = model.sent_of(p.InputAudioBufferAppend)
     assert [len(bytes(a.audio)) for a in appends] == [960]
     assert model.sent_of(p.InputAudioBufferCommit)
+
+
+async def test_wav_file_in_wav_file_out(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    audio = silence(0.5) + voice(1.0) + silence(2.0) + voice(0.6, seed=2) + silence(3.0)
+    with wave.open(str(tmp_path / "user.wav"), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(24000)
+        wav.writeframes(audio)
+    model = local_model(Turns(STORY, "Yes?"), pace=0.05)
+    config = RealtimeRunConfig(
+        audio_source=WavSource(tmp_path / "user.wav"),
+        audio_sink=WavSink(tmp_path / "agent.wav"),
+        link_factory=model.link_factory,
+    )
+    async with open_session(RealtimeAgent("Teller"), config) as session:
+        await trio.sleep(len(audio) / 48000 + 3)
+        stats = session.statistics()
+    with wave.open(str(tmp_path / "agent.wav"), "rb") as wav:
+        played = wav.readframes(wav.getnframes())
+    # The file holds what was played: part of the story (cut at the barge-in, 1.5 s in),
+    # then the whole second answer; nothing of the story after the cut.
+    assert stats.playback.interrupts == 1
+    seconds = len(played) / 48000
+    assert seconds == pytest.approx(stats.playback.written_ms / 1000, abs=0.01)
+    assert 1.0 < seconds < 1.5 + 0.3 + len("Yes?") * 0.06 + 0.5
+    assert len(played) / 48000 < len(STORY) * 0.06
+
+
+async def test_interrupt_without_a_sink_truncates_at_real_time_playback(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    model = local_model(Turns(STORY), pace=0.01)  # the whole story arrives quickly
+    config = RealtimeRunConfig(link_factory=model.link_factory)
+    events: list[RealtimeSessionEvent] = []
+    async with open_session(RealtimeAgent("Teller"), config) as session, trio.open_nursery() as n:
+        n.start_soon(collect, session, events)
+        await session.send_message("tell me a story")
+        await trio.sleep(2.0)
+        await session.interrupt()
+        await trio.sleep(1.0)
+        n.cancel_scope.cancel()
+    (server,) = model.server.sessions
+    story = next(
+        s for s in server.items if isinstance(s.item, p.MessageItem) and s.item.role == "assistant"
+    )
+    # No sink: the session assumes real-time playback from the first chunk (about 2 s ago).
+    assert 1800 <= story.audio_ms <= 2100
+    assert [e.type for e in events].count("audio_interrupted") == 1
