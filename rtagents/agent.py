@@ -62,9 +62,19 @@ def _schema_for(annotation: object) -> dict[str, Any]:
     return {"type": kind} if kind else {}
 
 
+@typing.overload
+def function_tool(func: Callable[..., Any], /) -> FunctionTool: ...
+
+
+@typing.overload
+def function_tool(
+    *, name: str | None = None, timeout: float | None = 30.0
+) -> Callable[[Callable[..., Any]], FunctionTool]: ...
+
+
 def function_tool(
     func: Callable[..., Any] | None = None, *, name: str | None = None, timeout: float | None = 30.0
-) -> Any:
+) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Decorator: a :class:`FunctionTool` from a function with annotated parameters."""
 
     def build(f: Callable[..., Any]) -> FunctionTool:

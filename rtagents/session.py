@@ -12,7 +12,8 @@ starts in it:
   same two paths;
 * when a sink is configured, the **playback** actor, which reports what it has played;
 * a **ticker** that feeds the turn machine a ``Tick`` at its deadline;
-* one task per **tool call**, each under its own timeout.
+* the **tool executor** (``rtagents.actors.tools``): one task per call, each under its own
+  timeout, so that nothing on the audio path waits for a tool.
 
 Everything that decides — who is speaking, what to play, what to cancel or truncate — is the
 sans-IO :class:`~rtagents.turns.TurnMachine`; its inputs are fed synchronously from the VAD
@@ -34,7 +35,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import json
 import logging
 import math
 from collections.abc import AsyncIterator, Callable
@@ -58,7 +58,8 @@ from rtagents.actors import (
     VadSpeechStarted,
     VadSpeechStopped,
 )
-from rtagents.agent import FunctionTool, RealtimeAgent, tool_output_text
+from rtagents.actors.tools import ToolCall, ToolExecutor, ToolResult
+from rtagents.agent import RealtimeAgent
 from rtagents.events import (
     DROPPABLE_TYPES,
     RealtimeAgentEndEvent,
@@ -109,6 +110,7 @@ class SessionStatistics:
     turn_timeouts: int
     unexpected_inputs: int
     tool_calls: int
+    tools: Any
     last_barge_in_at: float | None  # trio time playback was last stopped for the user
     link: Any
     uplink: Any
@@ -197,8 +199,9 @@ class RealtimeSession:
         self._dropped_audio_ms = 0.0
         self._timeouts = 0
         self._unexpected = 0
-        self._tool_calls = 0
         self._last_barge_in_at: float | None = None
+        self._tools = ToolExecutor(self._tool_done, on_start=self._tool_started)
+        self._calls_seen: set[str] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -217,6 +220,7 @@ class RealtimeSession:
             self._vad_queue = AudioQueue(config.uplink_queue_frames)
             self._vad = VadActor(self._vad_queue, self._on_vad)
             await nursery.start(self._vad.run)
+        await nursery.start(self._tools.run)
         nursery.start_soon(self._reader)
         nursery.start_soon(self._ticker)
         nursery.start_soon(self._uplink_task)
@@ -348,13 +352,14 @@ class RealtimeSession:
             agent_audio_dropped_ms=self._dropped_audio_ms,
             turn_timeouts=self._timeouts,
             unexpected_inputs=self._unexpected,
-            tool_calls=self._tool_calls,
+            tool_calls=self._tools.statistics().submitted,
             last_barge_in_at=self._last_barge_in_at,
             link=self._link.statistics(),
             uplink=self._uplink.statistics(),
             capture=stats(self._capture),
             vad=stats(self._vad),
             playback=stats(self._playback),
+            tools=self._tools.statistics(),
         )
 
     # -- internals: config -------------------------------------------------------------------
@@ -674,57 +679,41 @@ class RealtimeSession:
 
     # -- internals: tools --------------------------------------------------------------------
 
-    def _start_tool_call(self, call: p.FunctionCallItem) -> None:
-        call_id = call.call_id or ""
-        tool = self.agent.tool(call.name)
-        self._tool_calls += 1
-        assert self._nursery is not None
+    def _start_tool_call(self, item: p.FunctionCallItem) -> None:
+        call_id = item.call_id or ""
+        if call_id in self._calls_seen:
+            return  # the same call delivered twice: run it once
+        self._calls_seen.add(call_id)
+        call = ToolCall(call_id, item.name, item.arguments, self.agent.tool(item.name))
         self._feed(turns.ToolCallStarted(call_id))
-        self._nursery.start_soon(self._run_tool, tool, call, call_id)
+        self._tools.submit_nowait(call)
 
-    async def _run_tool(
-        self, tool: FunctionTool | None, call: p.FunctionCallItem, call_id: str
-    ) -> None:
+    def _tool_started(self, call: ToolCall) -> None:
+        self._events.push(RealtimeToolStart(self.agent, call.tool, call.call_id, call.arguments))
+
+    async def _tool_done(self, result: ToolResult) -> None:
+        call = result.call
         try:
-            if tool is None:
-                output: Any = f"Tool {call.name} not found"
+            if result.status == "not_found":
                 self._events.push(
-                    RealtimeError({"type": "tool_not_found", "message": output, "call_id": call_id})
+                    RealtimeError(
+                        {"type": "tool_not_found", "message": result.text, "call_id": call.call_id}
+                    )
                 )
-                await self._send_tool_output(call_id, output, respond=False)
-                return
-            self._events.push(RealtimeToolStart(self.agent, tool, call_id, call.arguments))
-            try:
-                arguments = json.loads(call.arguments or "{}")
-                if not isinstance(arguments, dict):
-                    raise ValueError("arguments must be a JSON object")
-            except ValueError as exc:
-                output = f"Invalid arguments for {tool.name}: {exc}"
-            else:
-                output = await self._invoke(tool, arguments)
-            await self._send_tool_output(call_id, tool_output_text(output), respond=True)
-            self._events.push(RealtimeToolEnd(self.agent, tool, call_id, call.arguments, output))
+            elif result.status in ("error", "rejected"):
+                self._events.push(RealtimeError({"type": "tool_error", "message": result.text}))
+            item = p.FunctionCallOutputItem(call_id=call.call_id, output=result.text)
+            await self._link.send(p.ConversationItemCreate(item=item))
+            if result.status != "not_found":
+                await self._request_response()
+            if call.tool is not None and result.status not in ("not_found", "bad_arguments"):
+                self._events.push(
+                    RealtimeToolEnd(
+                        self.agent, call.tool, call.call_id, call.arguments, result.output
+                    )
+                )
         finally:
-            self._feed(turns.ToolCallFinished(call_id))
-
-    async def _invoke(self, tool: FunctionTool, arguments: dict[str, Any]) -> Any:
-        with trio.move_on_after(tool.timeout if tool.timeout is not None else math.inf) as scope:
-            try:
-                return await tool.invoke(arguments)
-            except Exception as exc:
-                log.info("tool %s failed: %r", tool.name, exc)
-                self._events.push(
-                    RealtimeError({"type": "tool_error", "message": f"{tool.name}: {exc}"})
-                )
-                return f"An error occurred while running the tool: {exc}"
-        assert scope.cancelled_caught
-        return f"Tool {tool.name} timed out after {tool.timeout} seconds."
-
-    async def _send_tool_output(self, call_id: str, output: str, *, respond: bool) -> None:
-        item = p.FunctionCallOutputItem(call_id=call_id, output=output)
-        await self._link.send(p.ConversationItemCreate(item=item))
-        if respond:
-            await self._request_response()
+            self._feed(turns.ToolCallFinished(call.call_id))
 
 
 def _input_format(settings: p.SessionConfig | None) -> p.AudioFormat:

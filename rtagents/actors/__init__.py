@@ -1,5 +1,5 @@
-"""Session actors: thin trio loops around the sans-IO cores (capture, VAD, playback), with the
-bounded, drop-oldest audio queues between them.  Each runs in the session's nursery."""
+"""Session actors: thin trio loops around the sans-IO cores (capture, VAD, playback, tools),
+with the bounded, drop-oldest audio queues between them.  Each runs in the session's nursery."""
 
 from ._queue import AudioFrame as AudioFrame
 from ._queue import AudioQueue as AudioQueue
@@ -17,6 +17,10 @@ from .playback import PlaybackPosition as PlaybackPosition
 from .playback import PlaybackStatistics as PlaybackStatistics
 from .playback import SoundDeviceSink as SoundDeviceSink
 from .playback import WavSink as WavSink
+from .tools import ToolCall as ToolCall
+from .tools import ToolExecutor as ToolExecutor
+from .tools import ToolResult as ToolResult
+from .tools import ToolStatistics as ToolStatistics
 from .vad import Detector as Detector
 from .vad import EnergyDetector as EnergyDetector
 from .vad import VadActor as VadActor
@@ -41,6 +45,10 @@ __all__ = [
     "QueueStatistics",
     "SoundDeviceSink",
     "SoundDeviceSource",
+    "ToolCall",
+    "ToolExecutor",
+    "ToolResult",
+    "ToolStatistics",
     "VadActor",
     "VadSpeechStarted",
     "VadSpeechStopped",
