@@ -2,16 +2,22 @@
 
 Theory of operation
 -------------------
-A source yields PCM16 mono chunks of any size and paces itself: a WAV file on a fixed schedule
-(chunk n at start + n × chunk_ms, so no drift accumulates), a microphone as its driver delivers.
-:class:`CaptureActor` re-frames the chunks into exact ``frame_ms`` frames at the session's rate
-(native streaming resampler when the rates differ), stamps each with the trio time and a
-sequence number, and hands it to every output queue with ``send_nowait``: capture never waits
-for a consumer; a slow one loses its oldest frames, counted by its queue.
+A source (:class:`AudioSource`) has a ``rate`` and yields PCM16 mono chunks of any size from
+``frames()``, pacing itself: a WAV file on a fixed schedule (chunk n at start + n × chunk_ms, so
+no drift accumulates), an iterable as fast as it is consumed, a microphone as its driver
+delivers (the PortAudio thread hands each block to trio with the run's token, into a
+drop-oldest :class:`AudioQueue`).
+
+:class:`CaptureActor` re-frames the chunks into exact ``frame_ms`` frames at ``out_rate`` (the
+native streaming resampler when the rates differ), stamps each with the trio time and an
+increasing ``seq``, and hands it to every output queue with ``send_nowait``: capture never waits
+for a consumer; a slow one loses its oldest frames, counted by its queue.  At the end of the
+source it flushes the resampler, zero-pads the last partial frame, and closes the outputs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import wave
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from pathlib import Path
@@ -27,13 +33,30 @@ from ._queue import AudioFrame, AudioQueue
 
 
 class AudioSource(Protocol):
+    """Anything with a ``rate`` that yields PCM16 mono chunks (of any size) in real time."""
+
     rate: int
 
     def frames(self) -> AsyncIterator[bytes]: ...
 
 
+def _sounddevice() -> Any:
+    """Import sounddevice (and so PortAudio) only when a live device is asked for."""
+    try:
+        import sounddevice
+    except (ImportError, OSError) as exc:  # OSError: sounddevice without the PortAudio library
+        raise RuntimeError(
+            "live audio needs sounddevice and the PortAudio library: "
+            "pip install 'rtagents[audio]' and install PortAudio (e.g. apt-get install "
+            f"libportaudio2); or use WAV files instead ({exc})"
+        ) from exc
+    return sounddevice
+
+
 class WavSource:
-    """A 16-bit PCM WAV file (stereo is mixed down), paced in real time unless told not to."""
+    """A 16-bit PCM WAV file (stereo is mixed down to mono), paced in real time unless told not
+    to, followed by ``tail_silence_ms`` of silence.  The file is read at construction, so a bad
+    file fails there, with a ``ValueError``."""
 
     def __init__(
         self,
@@ -43,35 +66,55 @@ class WavSource:
         chunk_ms: int = 20,
         tail_silence_ms: int = 0,
     ) -> None:
+        if chunk_ms <= 0 or tail_silence_ms < 0:
+            raise ValueError("chunk_ms must be positive and tail_silence_ms not negative")
+        self.path = Path(path)
         try:
-            with wave.open(str(path), "rb") as wav:
-                if wav.getsampwidth() != 2 or wav.getcomptype() != "NONE":
-                    raise ValueError(f"{path}: only 16-bit PCM WAV files are supported")
-                channels = wav.getnchannels()
+            with wave.open(str(self.path), "rb") as wav:
+                width, channels = wav.getsampwidth(), wav.getnchannels()
+                if width != 2 or wav.getcomptype() != "NONE":
+                    raise ValueError(
+                        f"{self.path}: only 16-bit PCM WAV files are supported "
+                        f"(this one has {8 * width}-bit {wav.getcompname()} samples)"
+                    )
                 self.rate = wav.getframerate()
                 raw = wav.readframes(wav.getnframes())
         except (wave.Error, EOFError) as exc:
-            raise ValueError(f"{path}: not a readable WAV file ({exc})") from exc
+            raise ValueError(
+                f"{self.path}: not a readable WAV file ({exc}); "
+                "only uncompressed 16-bit PCM WAV files are supported"
+            ) from exc
+        raw = raw[: len(raw) - len(raw) % (2 * channels)]  # a truncated last sample
         if channels > 1:
             samples = np.frombuffer(raw, "<i2").reshape(-1, channels).astype(np.int32)
             raw = (samples.sum(axis=1) // channels).astype("<i2").tobytes()
-        self.pcm = raw + bytes(2 * self.rate * tail_silence_ms // 1000)
+        self.pcm = raw + bytes(2 * (self.rate * tail_silence_ms // 1000))
         self.realtime = realtime
         self.chunk_ms = chunk_ms
 
+    def __repr__(self) -> str:
+        return f"<WavSource {str(self.path)!r} {self.rate} Hz {self.seconds:.3f} s>"
+
+    @property
+    def seconds(self) -> float:
+        return len(self.pcm) / 2 / self.rate
+
     async def frames(self) -> AsyncIterator[bytes]:
-        step = self.rate * self.chunk_ms // 1000 * 2
+        samples = len(self.pcm) // 2
         start = trio.current_time()
-        for n, offset in enumerate(range(0, len(self.pcm), step)):
+        n = 0
+        while (begin := self.rate * self.chunk_ms * n // 1000) < samples:
+            end = self.rate * self.chunk_ms * (n + 1) // 1000  # sample-exact boundaries
             if self.realtime:
                 await trio.sleep_until(start + n * self.chunk_ms / 1000)
             else:
                 await trio.lowlevel.checkpoint()
-            yield self.pcm[offset : offset + step]
+            yield self.pcm[2 * begin : 2 * end]
+            n += 1
 
 
 class IteratorSource:
-    """Any iterable or async iterable of PCM16 chunks at ``rate``."""
+    """Any iterable or async iterable of PCM16 chunks at ``rate`` (no pacing of its own)."""
 
     def __init__(self, chunks: Iterable[bytes] | AsyncIterable[bytes], rate: int) -> None:
         self.chunks = chunks
@@ -88,23 +131,30 @@ class IteratorSource:
 
 
 class SoundDeviceSource:
-    """The default input device (sounddevice); frames cross from its thread via the trio token."""
+    """An input device (sounddevice's ``RawInputStream``, the default device unless told).
 
-    def __init__(self, rate: int = 24000, *, chunk_ms: int = 20, device: Any = None) -> None:
-        from .playback import _sounddevice
+    The stream's callback runs on PortAudio's thread and hands each block to trio with
+    ``run_sync_soon`` into a drop-oldest queue of ``queue_chunks`` blocks.  Needs
+    ``pip install 'rtagents[audio]'`` and the PortAudio library (``RuntimeError`` if missing).
+    """
 
+    def __init__(
+        self, rate: int = 24000, chunk_ms: int = 20, device: Any = None, *, queue_chunks: int = 50
+    ) -> None:
         self._sd = _sounddevice()
         self.rate = rate
         self.chunk_ms = chunk_ms
         self.device = device
-        self.queue: AudioQueue[bytes] = AudioQueue(50)
+        self.queue: AudioQueue[bytes] = AudioQueue(queue_chunks)
 
     async def frames(self) -> AsyncIterator[bytes]:
         token = trio.lowlevel.current_trio_token()
+        queue = self.queue
 
         def callback(data: Any, frames: int, time: Any, status: Any) -> None:
-            chunk = bytes(data)
-            token.run_sync_soon(self.queue.send_nowait, chunk)
+            chunk = bytes(data)  # copied now: PortAudio reuses its buffer
+            with contextlib.suppress(trio.RunFinishedError):
+                token.run_sync_soon(_deliver, queue, chunk)
 
         stream = self._sd.RawInputStream(
             samplerate=self.rate,
@@ -115,8 +165,13 @@ class SoundDeviceSource:
             callback=callback,
         )
         with stream:
-            async for chunk in self.queue:
+            async for chunk in queue:
                 yield chunk
+
+
+def _deliver(queue: AudioQueue[bytes], chunk: bytes) -> None:
+    if not queue.closed:  # an exception here would crash the trio run
+        queue.send_nowait(chunk)
 
 
 @attrs.frozen(kw_only=True)
@@ -124,10 +179,15 @@ class CaptureStatistics:
     frames: int
     seconds: float
     resampling: bool
-    output_drops: tuple[int, ...]
+    output_drops: tuple[int, ...]  # frames each output queue dropped (oldest first)
 
 
 class CaptureActor:
+    """Re-frames a source into exact frames on the output queues; see the module docstring.
+
+    ``close_outputs=False`` leaves the queues open at the end (when other producers feed
+    them too)."""
+
     def __init__(
         self,
         source: AudioSource,
@@ -137,11 +197,13 @@ class CaptureActor:
         outputs: Sequence[AudioQueue[AudioFrame]],
         close_outputs: bool = True,
     ) -> None:
+        if frame_ms <= 0 or out_rate * frame_ms % 1000:
+            raise ValueError(f"frame_ms={frame_ms} is not a whole number of samples")
         self.source = source
-        self.close_outputs = close_outputs
         self.out_rate = out_rate
         self.frame_ms = frame_ms
-        self.outputs = list(outputs)
+        self.outputs = tuple(outputs)
+        self.close_outputs = close_outputs
         self._resampler = (
             native.Resampler(source.rate, out_rate) if source.rate != out_rate else None
         )
@@ -151,19 +213,26 @@ class CaptureActor:
         task_status.started()
         size = self.out_rate * self.frame_ms // 1000 * 2
         pending = bytearray()
+        chunks = self.source.frames()
         try:
-            async for chunk in self.source.frames():
+            async for chunk in chunks:
                 if len(chunk) % 2:
                     raise ValueError("PCM16 audio must have an even number of bytes")
-                pending += self._resampler.process(chunk) if self._resampler else chunk
+                pending += chunk if self._resampler is None else self._resampler.process(chunk)
                 while len(pending) >= size:
                     self._emit(bytes(pending[:size]))
                     del pending[:size]
             if self._resampler is not None:
                 pending += self._resampler.flush()
-            if pending:
-                self._emit(bytes(pending) + bytes(size - len(pending)))
+            while pending:
+                frame = bytes(pending[:size])
+                del pending[:size]
+                self._emit(frame + bytes(size - len(frame)))
         finally:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:  # close the device now, not when garbage is collected
+                with trio.CancelScope(shield=True), trio.move_on_after(1):
+                    await aclose()
             if self.close_outputs:
                 for output in self.outputs:
                     output.close()

@@ -2,21 +2,26 @@
 
 Theory of operation
 -------------------
-``enqueue`` (synchronous, never blocks) resamples agent audio to the sink's rate and cuts it into
-``frame_ms`` frames, each tagged with its item and the item-relative position (ms) at its end.
-The queue is bounded in milliseconds; over capacity the oldest frames are dropped and counted.
+``enqueue`` (synchronous, never blocks) resamples agent audio from ``in_rate`` to the sink's
+rate (one native resampler stream per item, flushed when the item changes or ends) and cuts it
+into ``frame_ms`` frames, each tagged with its item and the item-relative position (ms) at its
+end.  The queue is bounded in milliseconds; over capacity the oldest frames are dropped and
+counted.
 
-The writer loop is the only task that writes to the sink.  Starting from idle it waits for a
-small jitter buffer (``prebuffer_ms``, or the item's end, or two frames' time), then writes frame
-after frame; a paced sink returns from ``write`` when the audio has been played, so after each
-write ``on_progress`` reports the real playout position of that item.  When the queue runs dry
-it reports ``None`` (idle) once.
+The writer loop (``run``) is the only task that writes to the sink.  Starting from idle it waits
+for a small jitter buffer (``prebuffer_ms`` queued, or the item's end, or two frames' time since
+the first frame was queued), then writes frame after frame.  A paced sink returns from
+``write`` when that audio has played, so ``on_progress`` after each write reports the real
+playout position.  When the queue runs dry the writer is idle again: it reports ``None`` once
+(everything queued so far has been played); if the item had not ended, that was an underrun
+and the jitter buffer applies again.
 
 ``interrupt_nowait`` is the barge-in path, synchronous so that a VAD callback can call it: it
-drops everything queued and queues instead a fade-out of at most ``fade_ms`` made from the audio
-that would have come next (no click).  Frames are 10 ms by default, so the frame in flight plus
-the fade end within 20 ms of the call.  Audio that arrives later for an interrupted item is
-dropped; a new item plays normally.
+drops everything queued and makes the next (and last) write a fade-out of at most ``fade_ms``
+built from the audio of the playing item that would have come next (a linear ramp to zero, no
+click).  So the last agent sample reaches a paced sink within ``frame_ms + fade_ms`` of the
+call: 18 ms with the defaults (10 ms frames, 8 ms fade).  Audio that arrives later for an
+interrupted item is dropped and counted; a new item plays normally.
 """
 
 from __future__ import annotations
@@ -34,8 +39,13 @@ import trio
 
 from rtagents import native
 
+from .capture import _sounddevice
+
 
 class AudioSink(Protocol):
+    """Where agent audio goes.  ``write`` returns when the device has accepted the audio (a
+    paced sink paces itself like a device); ``aclose`` releases it."""
+
     rate: int
 
     async def write(self, pcm: bytes) -> None: ...
@@ -44,7 +54,8 @@ class AudioSink(Protocol):
 
 
 class _Pacer:
-    """A device-like schedule: each chunk plays from max(schedule, now) for its duration."""
+    """A device-like schedule: each chunk plays from max(schedule, now) for its duration, and
+    ``pace`` returns when it has played.  After an idle gap the schedule restarts at "now"."""
 
     def __init__(self, rate: int) -> None:
         self.rate = rate
@@ -60,7 +71,7 @@ class _Pacer:
 class NullSink:
     """Discards audio, paced like a device when ``realtime``."""
 
-    def __init__(self, rate: int = 24000, *, realtime: bool = True) -> None:
+    def __init__(self, rate: int = 24000, realtime: bool = True) -> None:
         self.rate = rate
         self._pacer = _Pacer(rate) if realtime else None
 
@@ -75,7 +86,8 @@ class NullSink:
 
 
 class WavSink:
-    """A mono 16-bit WAV file, written as played (paced like a device when ``realtime``)."""
+    """A mono 16-bit WAV file, written as played (paced like a device when ``realtime``).
+    The file is complete once closed."""
 
     def __init__(self, path: str | Path, rate: int = 24000, *, realtime: bool = True) -> None:
         self.rate = rate
@@ -86,9 +98,14 @@ class WavSink:
         self._wav.setframerate(rate)
         self._pacer = _Pacer(rate) if realtime else None
 
+    def __repr__(self) -> str:
+        return f"<WavSink {str(self.path)!r} {self.rate} Hz>"
+
     async def write(self, pcm: bytes) -> None:
         if self._wav is None:
             raise trio.ClosedResourceError("the WAV sink is closed")
+        if len(pcm) % 2:
+            raise ValueError("PCM16 audio must have an even number of bytes")
         self._wav.writeframes(pcm)
         if self._pacer is not None:
             await self._pacer.pace(pcm)
@@ -102,21 +119,10 @@ class WavSink:
         await trio.lowlevel.checkpoint()
 
 
-def _sounddevice() -> Any:
-    try:
-        import sounddevice
-
-        return sounddevice
-    except (ImportError, OSError) as exc:
-        raise RuntimeError(
-            "live audio needs sounddevice and the PortAudio library: "
-            "pip install 'rtagents[audio]' and install PortAudio (e.g. apt-get install "
-            f"libportaudio2); or use WAV files instead ({exc})"
-        ) from exc
-
-
 class SoundDeviceSink:
-    """The default output device (sounddevice): ``write`` waits while its small ring is full."""
+    """An output device (sounddevice's ``RawOutputStream``): its callback pulls from a ring of
+    ``buffer_ms``; ``write`` waits while the ring is full.  Needs ``pip install
+    'rtagents[audio]'`` and the PortAudio library (``RuntimeError`` if missing)."""
 
     def __init__(self, rate: int = 24000, *, buffer_ms: int = 60, device: Any = None) -> None:
         sd = _sounddevice()
@@ -130,7 +136,7 @@ class SoundDeviceSink:
         self._stream.start()
 
     def _callback(self, out: Any, frames: int, time: Any, status: Any) -> None:
-        with self._lock:
+        with self._lock:  # PortAudio's thread
             n = min(len(self._ring), frames * 2)
             out[:n] = self._ring[:n]
             out[n:] = b"\x00" * (frames * 2 - n)
@@ -145,7 +151,7 @@ class SoundDeviceSink:
                     self._ring += view[:room]
                     view = view[room:]
             if view:
-                await trio.sleep(0.005)
+                await trio.sleep(0.005)  # the device drains the ring at its own pace
         await trio.lowlevel.checkpoint()
 
     async def aclose(self) -> None:
@@ -156,6 +162,8 @@ class SoundDeviceSink:
 
 @attrs.frozen
 class PlaybackPosition:
+    """``played_ms`` of item ``item_id`` (content ``content_index``) written to the sink."""
+
     item_id: str
     content_index: int
     played_ms: float
@@ -164,12 +172,12 @@ class PlaybackPosition:
 @attrs.frozen(kw_only=True)
 class PlaybackStatistics:
     frames_written: int
-    written_ms: float
+    written_ms: float  # agent frames written (fades not included)
     queued_ms: float
     underruns: int
-    dropped_ms: float
-    flushed_ms: float
-    late_dropped_ms: float
+    dropped_ms: float  # oldest audio dropped over capacity
+    flushed_ms: float  # queued audio discarded by interrupts
+    late_dropped_ms: float  # audio enqueued for an item after it was interrupted
     interrupts: int
     playing: bool
 
@@ -181,12 +189,31 @@ class _Frame:
     pcm: bytes
     end_ms: float  # item-relative position at the end of this frame
 
-    @property
-    def key(self) -> tuple[str, int]:
-        return (self.item_id, self.content_index)
+
+class _RecentIds:
+    """A set of the most recent item ids (bounded: a long session meets many items)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._ids: dict[str, None] = {}
+        self._size = size
+
+    def add(self, item_id: str) -> None:
+        self._ids.pop(item_id, None)
+        self._ids[item_id] = None
+        if len(self._ids) > self._size:
+            del self._ids[next(iter(self._ids))]
+
+    def discard(self, item_id: str) -> None:
+        self._ids.pop(item_id, None)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._ids
 
 
 class PlaybackActor:
+    """Plays agent audio with a jitter buffer and stops within a frame; see the module
+    docstring."""
+
     def __init__(
         self,
         sink: AudioSink,
@@ -198,6 +225,10 @@ class PlaybackActor:
         fade_ms: int = 8,
         on_progress: Callable[[PlaybackPosition | None], None] | None = None,
     ) -> None:
+        if frame_ms <= 0 or sink.rate * frame_ms % 1000:
+            raise ValueError(f"frame_ms={frame_ms} is not a whole number of samples")
+        if fade_ms < 0 or prebuffer_ms < 0 or capacity_ms < frame_ms:
+            raise ValueError("fade_ms and prebuffer_ms must be >= 0 and capacity_ms >= frame_ms")
         self.sink = sink
         self.in_rate = in_rate
         self.frame_ms = frame_ms
@@ -209,13 +240,14 @@ class PlaybackActor:
         self._queue: collections.deque[_Frame] = collections.deque()
         self._queued_ms = 0.0
         self._lot = trio.lowlevel.ParkingLot()
-        # the item being enqueued: its resampler and the partial frame not yet cut
+        # the item being enqueued: its resampler, the partial frame not yet cut, its length
         self._key: tuple[str, int] | None = None
         self._resampler: native.Resampler | None = None
         self._partial = bytearray()
-        self._item_samples = 0  # sink-rate samples of the item enqueued so far
-        self._ended: set[str] = set()
-        self._interrupted: set[str] = set()
+        self._item_samples = 0  # sink-rate samples of the item cut into frames so far
+        self._ended = _RecentIds()
+        self._interrupted = _RecentIds()
+        # the writer
         self._fade: bytes | None = None
         self._position: PlaybackPosition | None = None
         self._idle = True
@@ -223,84 +255,80 @@ class PlaybackActor:
         self._counts = collections.Counter[str]()
         self._ms: collections.defaultdict[str, float] = collections.defaultdict(float)
 
+    def _ms_of(self, nbytes: int, rate: int) -> float:
+        return nbytes / 2 / rate * 1000
+
     # -- producer side (synchronous) -----------------------------------------------------------
 
     def enqueue(self, item_id: str, content_index: int, pcm: bytes) -> None:
+        """Queue ``pcm`` (PCM16 at ``in_rate``) for item ``item_id``; never blocks."""
         if len(pcm) % 2:
             raise ValueError("PCM16 audio must have an even number of bytes")
-        ms = len(pcm) / 2 / self.in_rate * 1000
         if item_id in self._interrupted:
-            self._ms["late_dropped"] += ms
+            self._ms["late_dropped"] += self._ms_of(len(pcm), self.in_rate)
             return
         key = (item_id, content_index)
         if key != self._key:
             self._finish_item()
             self._key = key
             self._item_samples = 0
-            self._resampler = (
-                native.Resampler(self.in_rate, self.sink.rate)
-                if self.in_rate != self.sink.rate
-                else None
-            )
-        data = self._resampler.process(pcm) if self._resampler is not None else pcm
-        self._partial += data
+        self._ended.discard(item_id)  # (more audio after end_item: it is open again)
+        if self._resampler is None and self.in_rate != self.sink.rate:
+            self._resampler = native.Resampler(self.in_rate, self.sink.rate)
+        self._partial += pcm if self._resampler is None else self._resampler.process(pcm)
         self._cut(whole_only=True)
 
     def end_item(self, item_id: str) -> None:
-        """No more audio will come for this item: play its last partial frame now."""
+        """No more audio will come for this item: queue its last partial frame now."""
         self._ended.add(item_id)
         if self._key is not None and self._key[0] == item_id:
             self._finish_item()
-            self._key = None
+            self._lot.unpark_all()  # the jitter buffer need not wait for more
 
     def _finish_item(self) -> None:
-        if self._key is None:
-            return
+        """Flush the current item's resampler and cut its last, partial frame."""
         if self._resampler is not None:
             self._partial += self._resampler.flush()
             self._resampler = None
         self._cut(whole_only=False)
 
     def _cut(self, *, whole_only: bool) -> None:
-        assert self._key is not None or not self._partial
         size = self._frame_bytes
         while len(self._partial) >= size or (not whole_only and self._partial):
+            assert self._key is not None
             chunk = bytes(self._partial[:size])
             del self._partial[:size]
             self._item_samples += len(chunk) // 2
-            assert self._key is not None
             end_ms = self._item_samples / self.sink.rate * 1000
             self._push(_Frame(self._key[0], self._key[1], chunk, end_ms))
 
     def _push(self, frame: _Frame) -> None:
-        ms = len(frame.pcm) / 2 / self.sink.rate * 1000
         self._queue.append(frame)
-        self._queued_ms += ms
+        self._queued_ms += self._ms_of(len(frame.pcm), self.sink.rate)
         if self._first_queued_at is None:
             self._first_queued_at = trio.current_time()
         while self._queued_ms > self.capacity_ms and len(self._queue) > 1:
-            old = self._queue.popleft()
-            old_ms = len(old.pcm) / 2 / self.sink.rate * 1000
+            old_ms = self._ms_of(len(self._queue.popleft().pcm), self.sink.rate)
             self._queued_ms -= old_ms
             self._ms["dropped"] += old_ms
         self._lot.unpark_all()
 
     def interrupt_nowait(self) -> PlaybackPosition | None:
-        """Stop now: flush, fade out within ``fade_ms``, and drop late audio of these items."""
+        """Stop now: flush the queue, fade out within ``fade_ms``, drop late audio of the items
+        stopped.  Returns what had been written of the playing item (None if idle)."""
         self._counts["interrupts"] += 1
-        items = {f.item_id for f in self._queue}
+        position = self.position()
+        stopped = {f.item_id for f in self._queue}
         if self._key is not None:
-            items.add(self._key[0])
-        if self._position is not None:
-            items.add(self._position.item_id)
-        self._interrupted |= items
-        upcoming = b"".join(f.pcm for f in list(self._queue)[:4])
-        fade_samples = self.sink.rate * self.fade_ms // 1000
-        head = np.frombuffer(upcoming[: fade_samples * 2], "<i2").astype(np.float64)
-        if len(head):
-            ramp = np.linspace(1.0, 0.0, len(head) + 1)[1:]
-            self._fade = np.rint(head * ramp).astype("<i2").tobytes()
-        self._ms["flushed"] += self._queued_ms
+            stopped.add(self._key[0])
+        if position is not None:
+            stopped.add(position.item_id)
+            if self._fade is None:  # (a second call before the fade is written keeps it)
+                self._fade = self._make_fade(position)
+        for item_id in stopped:
+            self._interrupted.add(item_id)
+        partial_ms = self._ms_of(len(self._partial), self.sink.rate)
+        self._ms["flushed"] += self._queued_ms + partial_ms
         self._queue.clear()
         self._queued_ms = 0.0
         self._partial.clear()
@@ -308,10 +336,28 @@ class PlaybackActor:
         self._resampler = None
         self._first_queued_at = None
         self._lot.unpark_all()
-        return self._position
+        return position
+
+    def _make_fade(self, position: PlaybackPosition) -> bytes | None:
+        """A linear fade to zero over the playing item's next ``fade_ms`` of audio."""
+        key = (position.item_id, position.content_index)
+        need = 2 * (self.sink.rate * self.fade_ms // 1000)
+        upcoming = bytearray()
+        for frame in self._queue:
+            if (frame.item_id, frame.content_index) != key or len(upcoming) >= need:
+                break
+            upcoming += frame.pcm
+        if self._key == key and len(upcoming) < need:
+            upcoming += self._partial
+        head = np.frombuffer(bytes(upcoming[:need]), "<i2").astype(np.float64)
+        if not len(head):
+            return None  # the item ends with the frame in flight: nothing to fade
+        ramp = np.linspace(1.0, 0.0, len(head) + 1)[1:]  # ends on an exact zero
+        return np.rint(head * ramp).astype("<i2").tobytes()
 
     def position(self) -> PlaybackPosition | None:
-        return self._position
+        """What has been written of the playing item (None when idle)."""
+        return None if self._idle else self._position
 
     # -- the writer ------------------------------------------------------------------------
 
@@ -321,18 +367,19 @@ class PlaybackActor:
             if self._fade is not None:
                 fade, self._fade = self._fade, None
                 await self.sink.write(fade)
-                self._note_idle()
+                if self._queue:  # a new item came during the fade: it starts from idle
+                    self._idle = True
                 continue
             if not self._queue:
-                self._note_idle()
+                self._drained()
                 await self._lot.park()
                 continue
             if self._idle:
                 await self._prebuffer()
-                if not self._queue or self._fade is not None:
+                if not self._queue:
                     continue
             frame = self._queue.popleft()
-            ms = len(frame.pcm) / 2 / self.sink.rate * 1000
+            ms = self._ms_of(len(frame.pcm), self.sink.rate)
             self._queued_ms -= ms
             self._idle = False
             self._position = PlaybackPosition(frame.item_id, frame.content_index, frame.end_ms)
@@ -340,28 +387,31 @@ class PlaybackActor:
             self._counts["frames"] += 1
             self._ms["written"] += ms
             if frame.item_id in self._interrupted:
-                continue  # interrupted while in flight: its position was already taken
+                continue  # interrupted while in flight: its position was returned then
             if self.on_progress is not None:
                 self.on_progress(self._position)
-            if not self._queue and frame.item_id not in self._ended and self._key is not None:
-                self._counts["underruns"] += 1
+            if not self._queue and self._key is not None and self._key[0] not in self._ended:
+                self._counts["underruns"] += 1  # more audio is due but none is here
 
     async def _prebuffer(self) -> None:
-        """Wait for the jitter buffer: prebuffer_ms queued, the item ended, or 2 frames' time."""
-        first = self._first_queued_at if self._first_queued_at is not None else trio.current_time()
-        deadline = first + 2 * self.frame_ms / 1000
-        with trio.move_on_at(deadline):
-            while not self._buffered():
+        """Wait for the jitter buffer: prebuffer_ms queued, the item ended, or two frames'
+        time since the first frame was queued."""
+        while self._queue and not self._buffered():
+            assert self._first_queued_at is not None
+            deadline = self._first_queued_at + 2 * self.frame_ms / 1000
+            if trio.current_time() >= deadline:
+                return
+            with trio.move_on_at(deadline):
                 await self._lot.park()
 
     def _buffered(self) -> bool:
-        if self._fade is not None or not self._queue:
-            return self._fade is not None
         if self._queued_ms >= self.prebuffer_ms:
             return True
-        return any(f.item_id in self._ended for f in self._queue)
+        if self._key is None or self._key[0] in self._ended:
+            return True  # nothing more is coming for what is queued
+        return any(f.item_id != self._key[0] for f in self._queue)  # an earlier, whole item
 
-    def _note_idle(self) -> None:
+    def _drained(self) -> None:
         if not self._idle:
             self._idle = True
             self._first_queued_at = None
