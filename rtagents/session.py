@@ -44,8 +44,8 @@ import attrs
 import trio
 
 from rtagents import items as it
-from rtagents import native, turns
 from rtagents import protocol as p
+from rtagents import turns
 from rtagents.actors import (
     AudioFrame,
     AudioQueue,
@@ -79,6 +79,7 @@ from rtagents.events import (
 from rtagents.models import LinkClosed, OpenAIRealtimeConfig, OpenAIRealtimeLink
 
 log = logging.getLogger("rtagents.session")
+_CANCEL_ID = "rtagents_cancel_"  # event ids of the response.cancel events the session sends
 
 
 @attrs.frozen
@@ -177,15 +178,16 @@ class RealtimeSession:
         self._nursery: trio.Nursery | None = None
         self._closed = False
         self._wake = trio.Event()
+        self._armed_deadline = math.inf  # when the ticker will next look at the machine
         self._server_session: p.SessionConfig | None = None
-        self._input_format = _input_format(config.model_settings)
-        self._output_format = _output_format(config.model_settings)
+        self._input_format = _format(config.model_settings, "input")
+        self._output_format = _format(config.model_settings, "output")
         # response.create sequencing: one at a time, never during a response
         self._response_active = False
         self._create_in_flight: str | None = None
         self._create_pending = False
         self._create_counter = 0
-        self._cancelled_by_us: set[str] = set()
+        self._cancel_counter = 0
         # audio paths
         self._uplink: AudioQueue[AudioFrame] = AudioQueue(config.uplink_queue_frames)
         self._vad_queue: AudioQueue[AudioFrame] | None = None
@@ -211,7 +213,7 @@ class RealtimeSession:
         await nursery.start(self._link.run)
         await self._link.send(p.SessionUpdate(session=self._session_config()))
         if config.audio_sink is not None:
-            rate = 24000 if self._output_format.type == "audio/pcm" else 8000
+            rate = self._output_format.sample_rate
             self._playback = PlaybackActor(
                 config.audio_sink, in_rate=rate, on_progress=self._on_playback
             )
@@ -230,7 +232,7 @@ class RealtimeSession:
                 outputs.append(self._vad_queue)
             self._capture = CaptureActor(
                 config.audio_source,
-                out_rate=self._input_rate(),
+                out_rate=self._input_format.sample_rate,
                 outputs=outputs,
                 close_outputs=False,  # send_audio keeps using them
             )
@@ -309,9 +311,10 @@ class RealtimeSession:
                 raise ValueError("PCM16 audio must have an even number of bytes")
             await self._link.send(p.InputAudioBufferAppend(audio=data))
             if self._vad_queue is not None:
-                pcm = _to_pcm(self._input_format, data)
+                pcm = self._input_format.to_pcm16(data)
+                rate = self._input_format.sample_rate
                 self._seq += 1
-                frame = AudioFrame(pcm, self._input_rate(), trio.current_time(), self._seq)
+                frame = AudioFrame(pcm, rate, trio.current_time(), self._seq)
                 self._vad_queue.send_nowait(frame)
         if commit:
             await self._link.send(p.InputAudioBufferCommit())
@@ -379,21 +382,22 @@ class RealtimeSession:
         }
         return attrs.evolve(base, **overrides)
 
-    def _input_rate(self) -> int:
-        return 24000 if self._input_format.type == "audio/pcm" else 8000
-
     # -- internals: the turn machine ---------------------------------------------------------
 
     def _feed(self, event: turns.TurnInput, audio: bytes = b"") -> None:
         for action in self._machine.handle(event, trio.current_time()):
             self._execute(action, event, audio)
-        self._wake.set()
+        # Wake the ticker only for an earlier deadline: a later one (most inputs push it
+        # later) is found when the armed one passes, so audio frames cost no task switch.
+        deadline = self._machine.deadline
+        if deadline is not None and deadline < self._armed_deadline:
+            self._wake.set()
 
     def _execute(self, action: turns.TurnAction, cause: turns.TurnInput, audio: bytes) -> None:
         if isinstance(action, turns.PlayAudio):
             assert isinstance(cause, turns.AudioReceived)
             if self._playback is not None:
-                pcm = _to_pcm(self._output_format, audio)
+                pcm = self._output_format.to_pcm16(audio)  # decoded only when played here
                 self._playback.enqueue(action.item_id, action.content_index, pcm)
             self._events.push(
                 RealtimeAudio(audio, action.item_id, action.content_index, cause.response_id)
@@ -405,8 +409,9 @@ class RealtimeSession:
             if self._playback is not None:
                 self._playback.interrupt_nowait()
         elif isinstance(action, turns.CancelResponse):
-            self._cancelled_by_us.add(action.response_id)
-            self._send_soon(p.ResponseCancel(response_id=action.response_id))
+            self._cancel_counter += 1
+            event_id = f"{_CANCEL_ID}{self._cancel_counter}"
+            self._send_soon(p.ResponseCancel(event_id=event_id, response_id=action.response_id))
         elif isinstance(action, turns.TruncateItem):
             self._send_soon(
                 p.ConversationItemTruncate(
@@ -460,29 +465,30 @@ class RealtimeSession:
         now = trio.current_time()
         for (item_id, index), first in list(self._first_audio_at.items()):
             received = self._machine.received_ms(item_id, index)
+            if not received:  # the machine is done with this item: so are we
+                del self._first_audio_at[(item_id, index)]
+                continue
             played = min(received, (now - first) * 1000)
-            if received:
-                self._feed(turns.PlaybackProgressed(item_id, index, played))
+            self._feed(turns.PlaybackProgressed(item_id, index, played))
 
     async def _ticker(self) -> None:
         while True:
             self._wake = trio.Event()
             deadline = self._machine.deadline
-            with trio.move_on_at(deadline if deadline is not None else math.inf):
+            self._armed_deadline = deadline if deadline is not None else math.inf
+            with trio.move_on_at(self._armed_deadline):
                 await self._wake.wait()
                 continue
-            self._virtual_progress()
-            self._feed(turns.Tick())
+            deadline = self._machine.deadline
+            if deadline is not None and trio.current_time() >= deadline:
+                self._virtual_progress()
+                self._feed(turns.Tick())
 
     # -- internals: uplink -------------------------------------------------------------------
 
     async def _uplink_task(self) -> None:
         async for frame in self._uplink:
-            data = frame.pcm
-            if self._input_format.type == "audio/pcmu":
-                data = native.ulaw_encode(data)
-            elif self._input_format.type == "audio/pcma":
-                data = native.alaw_encode(data)
+            data = self._input_format.from_pcm16(frame.pcm)
             await self._link.send(p.InputAudioBufferAppend(audio=data))
 
     # -- internals: server events ------------------------------------------------------------
@@ -571,12 +577,10 @@ class RealtimeSession:
 
     def _on_audio_delta(self, event: p.ResponseOutputAudioDelta) -> None:
         data = bytes(event.audio)
-        fmt = self._output_format
-        pcm = _to_pcm(fmt, data)
-        rate = 24000 if fmt.type == "audio/pcm" else 8000
-        ms = len(pcm) / 2 / rate * 1000
-        key = (event.item_id, event.content_index)
-        self._first_audio_at.setdefault(key, trio.current_time())
+        ms = self._output_format.duration_ms(len(data))
+        if self._playback is None and not self._app_reports_playback:
+            key = (event.item_id, event.content_index)
+            self._first_audio_at.setdefault(key, trio.current_time())
         self._feed(
             turns.AudioReceived(event.response_id, event.item_id, event.content_index, ms),
             audio=data,
@@ -596,7 +600,8 @@ class RealtimeSession:
 
     def _on_error(self, event: p.ErrorEvent) -> None:
         error = event.error
-        if error.code == "response_cancel_not_active" and self._cancelled_by_us:
+        ours = (error.event_id or "").startswith(_CANCEL_ID)
+        if error.code == "response_cancel_not_active" and ours:
             return  # we cancelled a response the server had already ended: harmless
         if self._create_in_flight is not None and error.event_id == self._create_in_flight:
             self._create_in_flight = None
@@ -716,24 +721,12 @@ class RealtimeSession:
             self._feed(turns.ToolCallFinished(call.call_id))
 
 
-def _input_format(settings: p.SessionConfig | None) -> p.AudioFormat:
+def _format(settings: p.SessionConfig | None, direction: str) -> p.AudioFormat:
+    """The configured input or output format (PCM 24 kHz unless the settings say otherwise)."""
     audio = settings.audio if settings else None
-    fmt = audio.input.format if audio and audio.input else None
+    side = getattr(audio, direction, None) if audio else None
+    fmt = getattr(side, "format", None)
     return fmt if isinstance(fmt, p.AudioFormat) else p.AudioFormat.pcm()
-
-
-def _output_format(settings: p.SessionConfig | None) -> p.AudioFormat:
-    audio = settings.audio if settings else None
-    fmt = audio.output.format if audio and audio.output else None
-    return fmt if isinstance(fmt, p.AudioFormat) else p.AudioFormat.pcm()
-
-
-def _to_pcm(fmt: p.AudioFormat, data: bytes) -> bytes:
-    if fmt.type == "audio/pcmu":
-        return native.ulaw_decode(data)
-    if fmt.type == "audio/pcma":
-        return native.alaw_decode(data)
-    return data
 
 
 @contextlib.asynccontextmanager

@@ -419,7 +419,9 @@ class TurnMachine:
             actions += self._flush_pending(event.response_id)
             if not self._pending and self.response_id is None:
                 self.state = S.USER_SPEAKING if self.user_speaking else S.AWAITING_RESPONSE
+        # A finished response sends nothing more: forget its ids (no growth over a session).
         self._cancel_sent.discard(event.response_id)
+        self._cancelled.discard(event.response_id)
         self._maybe_done_speaking()
         return actions
 

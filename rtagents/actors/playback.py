@@ -53,7 +53,7 @@ class AudioSink(Protocol):
     async def aclose(self) -> None: ...
 
 
-class _Pacer:
+class DevicePacer:
     """A device-like schedule: each chunk plays from max(schedule, now) for its duration, and
     ``pace`` returns when it has played.  After an idle gap the schedule restarts at "now"."""
 
@@ -61,11 +61,21 @@ class _Pacer:
         self.rate = rate
         self._next: float | None = None
 
-    async def pace(self, pcm: bytes) -> None:
+    def schedule(self, pcm: bytes) -> float:
+        """Book ``pcm`` on the schedule; returns when it starts playing."""
         now = trio.current_time()
         start = now if self._next is None or self._next < now else self._next
         self._next = start + len(pcm) / 2 / self.rate
-        await trio.sleep_until(self._next)
+        return start
+
+    async def wait(self) -> None:
+        """Until everything booked so far has played."""
+        if self._next is not None:
+            await trio.sleep_until(self._next)
+
+    async def pace(self, pcm: bytes) -> None:
+        self.schedule(pcm)
+        await self.wait()
 
 
 class NullSink:
@@ -73,7 +83,7 @@ class NullSink:
 
     def __init__(self, rate: int = 24000, realtime: bool = True) -> None:
         self.rate = rate
-        self._pacer = _Pacer(rate) if realtime else None
+        self._pacer = DevicePacer(rate) if realtime else None
 
     async def write(self, pcm: bytes) -> None:
         if self._pacer is not None:
@@ -87,7 +97,8 @@ class NullSink:
 
 class WavSink:
     """A mono 16-bit WAV file, written as played (paced like a device when ``realtime``).
-    The file is complete once closed."""
+    The file is complete once closed.  Each write goes to the file's buffered writer on the
+    event loop (a few hundred bytes per frame); a disk that stalls would stall playback."""
 
     def __init__(self, path: str | Path, rate: int = 24000, *, realtime: bool = True) -> None:
         self.rate = rate
@@ -96,7 +107,7 @@ class WavSink:
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
         self._wav.setframerate(rate)
-        self._pacer = _Pacer(rate) if realtime else None
+        self._pacer = DevicePacer(rate) if realtime else None
 
     def __repr__(self) -> str:
         return f"<WavSink {str(self.path)!r} {self.rate} Hz>"

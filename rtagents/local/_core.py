@@ -92,19 +92,6 @@ def _merge(old: object, new: object) -> object:
     return new
 
 
-def format_rate(fmt: p.AudioFormat | None) -> int:
-    return 24000 if fmt is None or fmt.type == "audio/pcm" else 8000
-
-
-def to_pcm16(fmt: p.AudioFormat | None, data: bytes) -> bytes:
-    kind = "audio/pcm" if fmt is None else fmt.type
-    if kind == "audio/pcmu":
-        return native.ulaw_decode(data)
-    if kind == "audio/pcma":
-        return native.alaw_decode(data)
-    return data
-
-
 @attrs.define
 class StoredItem:
     item: p.ConversationItem
@@ -156,14 +143,16 @@ class ServerSession:
         return self._id("event")
 
     @property
-    def input_format(self) -> p.AudioFormat | None:
+    def input_format(self) -> p.AudioFormat:
         audio = self.config.audio
-        return audio.input.format if audio and audio.input else None
+        fmt = audio.input.format if audio and audio.input else None
+        return fmt if isinstance(fmt, p.AudioFormat) else p.AudioFormat.pcm()
 
     @property
-    def output_format(self) -> p.AudioFormat | None:
+    def output_format(self) -> p.AudioFormat:
         audio = self.config.audio
-        return audio.output.format if audio and audio.output else None
+        fmt = audio.output.format if audio and audio.output else None
+        return fmt if isinstance(fmt, p.AudioFormat) else p.AudioFormat.pcm()
 
     @property
     def turn_detection(self) -> p.ServerVad | p.SemanticVad | None:
@@ -173,7 +162,7 @@ class ServerSession:
 
     def _reset_vad(self) -> None:
         detection = self.turn_detection
-        rate = format_rate(self.input_format)
+        rate = self.input_format.sample_rate
         if isinstance(detection, p.ServerVad | p.SemanticVad):
             vad = detection if isinstance(detection, p.ServerVad) else DEFAULT_SERVER_VAD
             self._vad = EnergyVad(
@@ -192,7 +181,7 @@ class ServerSession:
             self._vad = None
 
     def _audio_ms(self) -> int:
-        return self._total_ms_samples * 1000 // format_rate(self.input_format)
+        return self._total_ms_samples * 1000 // self.input_format.sample_rate
 
     def _error(
         self, message: str, *, code: str, event_id: str | None, param: str | None = None
@@ -244,13 +233,13 @@ class ServerSession:
         self.config = merged
         if self.input_format != old_format:
             self._buffer.clear()
-            self._total_ms_samples = self._audio_ms() * format_rate(self.input_format) // 1000
+            self._total_ms_samples = self._audio_ms() * self.input_format.sample_rate // 1000
         self._reset_vad()
         return Outcome([p.SessionUpdated(event_id=self._event_id(), session=self.config)])
 
     def _on_input_audio_buffer_append(self, event: p.InputAudioBufferAppend) -> Outcome:
         data = bytes(event.audio)
-        pcm = to_pcm16(self.input_format, data)
+        pcm = self.input_format.to_pcm16(data)
         if len(pcm) % 2:
             return self._reject(
                 "PCM16 audio must have an even number of bytes",
@@ -564,10 +553,8 @@ class ServerSession:
         stored = StoredItem(item=item)
         active.message = stored
         active.text = ""
-        if audio:
-            fmt = self.output_format
-            if fmt is not None and fmt.type != "audio/pcm":
-                active.encoder = native.Resampler(24000, 8000)
+        if audio and self.output_format.type != "audio/pcm":
+            active.encoder = native.Resampler(24000, 8000)
         output_index = len(active.output)
         active.output.append(item)
         previous = self.items[-1].item.id if self.items else None
@@ -652,8 +639,7 @@ class ServerSession:
     def _encode_output(self, pcm24k: bytes, active: ActiveResponse) -> bytes:
         if active.encoder is None:
             return pcm24k
-        fmt = self.output_format
-        if fmt is not None and fmt.type == "audio/pcma":
+        if self.output_format.type == "audio/pcma":
             return native.alaw_encode(active.encoder.process(pcm24k))
         return active.encoder.process_to_ulaw(pcm24k)
 
@@ -685,13 +671,7 @@ class ServerSession:
         audio = "audio" in self.output_modalities(active.params)
         if audio:
             if active.encoder is not None:
-                fmt = self.output_format
-                tail = active.encoder.flush()
-                data = (
-                    native.alaw_encode(tail)
-                    if fmt is not None and fmt.type == "audio/pcma"
-                    else native.ulaw_encode(tail)
-                )
+                data = self.output_format.from_pcm16(active.encoder.flush())
                 if data:
                     events.append(self._audio_delta(data))
             events.append(

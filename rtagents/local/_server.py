@@ -154,20 +154,29 @@ async def serve_stream(
     ``trio.testing.memory_stream_pair``): the WebSocket handshake, then the session."""
     async with trio.open_nursery() as nursery:
         request = await wrap_server_stream(nursery, stream, max_message_size=max_message_size)
-        if not request.path.startswith("/v1/realtime"):
-            await request.reject(404, body=b"the Realtime endpoint is /v1/realtime")
-            return
-        ws = await request.accept()
-        session = ServerSession()
-        if server is not None:
-            server.sessions.append(session)
         chosen = responder if responder is not None else ScriptedResponder()
         try:
-            await _Connection(ws, session, chosen, pace).run()
+            await _serve_request(request, chosen, pace, server)
         finally:
-            with trio.CancelScope(shield=True):
-                await ws.aclose()
             nursery.cancel_scope.cancel()
+
+
+async def _serve_request(
+    request: WebSocketRequest, responder: Responder, pace: float | None, server: LocalServer | None
+) -> None:
+    """One connection, however it arrived: the endpoint check, then the session to its end."""
+    if not request.path.startswith("/v1/realtime"):
+        await request.reject(404, body=b"the Realtime endpoint is /v1/realtime")
+        return
+    ws = await request.accept()
+    session = ServerSession()
+    if server is not None:
+        server.sessions.append(session)
+    try:
+        await _Connection(ws, session, responder, pace).run()
+    finally:
+        with trio.CancelScope(shield=True):
+            await ws.aclose()
 
 
 async def serve_local_realtime(
@@ -187,14 +196,8 @@ async def serve_local_realtime(
     server: LocalServer | None = None
 
     async def handler(request: WebSocketRequest) -> None:
-        if not request.path.startswith("/v1/realtime"):
-            await request.reject(404, body=b"the Realtime endpoint is /v1/realtime")
-            return
-        ws = await request.accept()
-        session = ServerSession()
         assert server is not None
-        server.sessions.append(session)
-        await _Connection(ws, session, chosen, pace).run()
+        await _serve_request(request, chosen, pace, server)
 
     async with trio.open_nursery() as nursery:
         serve = functools.partial(

@@ -6,7 +6,8 @@ GA sessions name their audio format with a small object instead of the old beta 
 ``{"type": "audio/pcm", "rate": 24000}`` (16-bit little-endian mono at 24 kHz, the default),
 ``{"type": "audio/pcmu"}`` (G.711 μ-law) and ``{"type": "audio/pcma"}`` (G.711 A-law), both
 8 kHz with one byte per sample.  :class:`AudioFormat` is that object as a value, with the
-arithmetic the rest of the runtime needs (bytes per millisecond, for ``audio_end_ms``).
+arithmetic the rest of the runtime needs (bytes per millisecond, for ``audio_end_ms``) and the
+conversion to and from PCM16 at its rate (G.711 through the native codec).
 
 The official types only allow ``rate`` on ``audio/pcm`` and only the value 24000, so the
 constructor refuses anything else: a format we cannot describe on the wire is a local error.
@@ -17,6 +18,8 @@ from __future__ import annotations
 from typing import Literal, TypeAlias
 
 import attrs
+
+from rtagents import native
 
 from ._codec import WireValue
 
@@ -75,6 +78,22 @@ class AudioFormat(WireValue):
     def duration_ms(self, nbytes: int) -> float:
         """How long ``nbytes`` of audio in this format plays, in milliseconds."""
         return nbytes * 1000 / self.bytes_per_second
+
+    def to_pcm16(self, data: bytes) -> bytes:
+        """Audio in this format as PCM16 at :attr:`sample_rate`."""
+        if self.type == "audio/pcmu":
+            return native.ulaw_decode(data)
+        if self.type == "audio/pcma":
+            return native.alaw_decode(data)
+        return bytes(data)
+
+    def from_pcm16(self, pcm: bytes) -> bytes:
+        """PCM16 at :attr:`sample_rate` in this format."""
+        if self.type == "audio/pcmu":
+            return native.ulaw_encode(pcm)
+        if self.type == "audio/pcma":
+            return native.alaw_encode(pcm)
+        return bytes(pcm)
 
     def byte_count(self, ms: int) -> int:
         """How many bytes ``ms`` milliseconds of audio take (whole samples)."""

@@ -18,6 +18,7 @@ import numpy as np
 import trio
 
 from rtagents import native
+from rtagents.actors.playback import DevicePacer
 from rtagents.local import synthetic_voice
 
 
@@ -51,18 +52,15 @@ class FakeAudioSink:
         self.frame_ms = frame_ms
         self.writes: list[tuple[float, bytes]] = []
         self.closed = False
-        self._next: float | None = None
+        self._pacer = DevicePacer(rate)
 
     async def write(self, pcm: bytes) -> None:
         if self.closed:
             raise trio.ClosedResourceError("the sink is closed")
         if len(pcm) % 2:
             raise ValueError("PCM16 audio must have an even number of bytes")
-        now = trio.current_time()
-        start = now if self._next is None or self._next < now else self._next
-        self.writes.append((start, bytes(pcm)))
-        self._next = start + len(pcm) / 2 / self.rate
-        await trio.sleep_until(self._next)
+        self.writes.append((self._pacer.schedule(pcm), bytes(pcm)))
+        await self._pacer.wait()
 
     async def aclose(self) -> None:
         self.closed = True
