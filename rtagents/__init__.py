@@ -4,6 +4,10 @@ The public API, mirroring the OpenAI Agents SDK's realtime names::
 
     from rtagents import RealtimeAgent, RealtimeRunConfig, open_session, function_tool
 
+Agents carry instructions, function tools (:func:`function_tool`), handoffs
+(:func:`realtime_handoff`), output guardrails (:func:`output_guardrail`) and hooks; the session
+runs them off the audio path.
+
 Layers below it: :mod:`rtagents.native` (G.711 and the streaming resampler),
 :mod:`rtagents.protocol` (the sans-IO Realtime GA codec), :mod:`rtagents.models` (the model
 link), :mod:`rtagents.turns` (turn taking), :mod:`rtagents.actors` (capture, VAD, playback,
@@ -14,7 +18,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0.dev0"
 
+from rtagents._agency import ToolErrorFormatterArgs
 from rtagents.agent import FunctionTool, RealtimeAgent, function_tool
+from rtagents.context import RunContextWrapper, ToolContext, Usage
 from rtagents.events import (
     RealtimeAgentEndEvent,
     RealtimeAgentStartEvent,
@@ -33,6 +39,16 @@ from rtagents.events import (
     RealtimeToolEnd,
     RealtimeToolStart,
 )
+from rtagents.function_tools import ToolArgumentError, ToolSchemaError
+from rtagents.guardrails import (
+    GuardrailFunctionOutput,
+    GuardrailsSettings,
+    OutputGuardrail,
+    OutputGuardrailResult,
+    output_guardrail,
+)
+from rtagents.handoffs import Handoff, realtime_handoff
+from rtagents.hooks import RealtimeAgentHooks, RealtimeRunHooks
 from rtagents.models import OpenAIRealtimeConfig
 from rtagents.session import (
     RealtimeRunConfig,
@@ -44,9 +60,15 @@ from rtagents.session import (
 
 __all__ = [
     "FunctionTool",
+    "GuardrailFunctionOutput",
+    "GuardrailsSettings",
+    "Handoff",
     "OpenAIRealtimeConfig",
+    "OutputGuardrail",
+    "OutputGuardrailResult",
     "RealtimeAgent",
     "RealtimeAgentEndEvent",
+    "RealtimeAgentHooks",
     "RealtimeAgentStartEvent",
     "RealtimeAudio",
     "RealtimeAudioEnd",
@@ -59,14 +81,23 @@ __all__ = [
     "RealtimeInputAudioTimeoutTriggered",
     "RealtimeRawModelEvent",
     "RealtimeRunConfig",
+    "RealtimeRunHooks",
     "RealtimeRunner",
     "RealtimeSession",
     "RealtimeSessionEvent",
     "RealtimeToolApprovalRequired",
     "RealtimeToolEnd",
     "RealtimeToolStart",
+    "RunContextWrapper",
     "SessionStatistics",
+    "ToolArgumentError",
+    "ToolContext",
+    "ToolErrorFormatterArgs",
+    "ToolSchemaError",
+    "Usage",
     "__version__",
     "function_tool",
     "open_session",
+    "output_guardrail",
+    "realtime_handoff",
 ]

@@ -61,10 +61,14 @@ class UserMessageItem:
 
 @attrs.frozen
 class AssistantMessageItem:
+    """``truncated_at_ms`` is set when the user cut the answer off: the audio after that point
+    was never heard (and the server dropped it, with its transcript)."""
+
     item_id: str
     content: tuple[AssistantText | AssistantAudio, ...]
     previous_item_id: str | None = None
     status: ItemStatus | None = None
+    truncated_at_ms: int | None = None
     type: Literal["message"] = "message"
     role: Literal["assistant"] = "assistant"
 
@@ -153,6 +157,8 @@ def merge(old: RealtimeItem, new: RealtimeItem) -> RealtimeItem:
             new = attrs.evolve(new, content=kept)
         elif not new.content:
             new = attrs.evolve(new, content=old.content)
+        if new.truncated_at_ms is None and old.truncated_at_ms is not None:
+            new = attrs.evolve(new, truncated_at_ms=old.truncated_at_ms)
     elif isinstance(old, UserMessageItem) and isinstance(new, UserMessageItem):
         if len(old.content) == len(new.content):
             kept_user = tuple(

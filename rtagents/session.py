@@ -12,8 +12,9 @@ starts in it:
   same two paths;
 * when a sink is configured, the **playback** actor, which reports what it has played;
 * a **ticker** that feeds the turn machine a ``Tick`` at its deadline;
-* the **tool executor** (``rtagents.actors.tools``): one task per call, each under its own
-  timeout, so that nothing on the audio path waits for a tool.
+* the **agency** (``rtagents._agency``): the agent's side — the tool executor (one task per
+  call, each under its own timeout, behind the approval gate), handoffs, output guardrails and
+  hooks — so that nothing on the audio path waits for a tool, a guardrail or a hook.
 
 Everything that decides — who is speaking, what to play, what to cancel or truncate — is the
 sans-IO :class:`~rtagents.turns.TurnMachine`; its inputs are fed synchronously from the VAD
@@ -37,7 +38,7 @@ import collections
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import attrs
@@ -46,6 +47,8 @@ import trio
 from rtagents import items as it
 from rtagents import protocol as p
 from rtagents import turns
+from rtagents._agency import Agency, ToolErrorFormatter
+from rtagents._history import History
 from rtagents.actors import (
     AudioFrame,
     AudioQueue,
@@ -58,8 +61,8 @@ from rtagents.actors import (
     VadSpeechStarted,
     VadSpeechStopped,
 )
-from rtagents.actors.tools import ToolCall, ToolExecutor, ToolResult
-from rtagents.agent import RealtimeAgent
+from rtagents.agent import RealtimeAgent, ResolvedAgent
+from rtagents.context import RunContextWrapper, Usage
 from rtagents.events import (
     DROPPABLE_TYPES,
     RealtimeAgentEndEvent,
@@ -68,14 +71,13 @@ from rtagents.events import (
     RealtimeAudioEnd,
     RealtimeAudioInterrupted,
     RealtimeError,
-    RealtimeHistoryAdded,
     RealtimeHistoryUpdated,
     RealtimeInputAudioTimeoutTriggered,
     RealtimeRawModelEvent,
     RealtimeSessionEvent,
-    RealtimeToolEnd,
-    RealtimeToolStart,
 )
+from rtagents.guardrails import GuardrailsSettings, OutputGuardrail
+from rtagents.hooks import RealtimeRunHooks
 from rtagents.models import LinkClosed, OpenAIRealtimeConfig, OpenAIRealtimeLink
 
 log = logging.getLogger("rtagents.session")
@@ -84,8 +86,13 @@ _CANCEL_ID = "rtagents_cancel_"  # event ids of the response.cancel events the s
 
 @attrs.frozen
 class RealtimeRunConfig:
-    """How a session runs.  ``model_settings`` is merged over the agent's (instructions, tools).
+    """How a session runs.
 
+    ``model_settings`` is merged over what the starting agent gives (instructions, tools); on a
+    handoff or ``update_agent`` everything but instructions, tools and prompt is kept from it,
+    so audio formats, voice and turn detection survive agent switches.  ``output_guardrails``
+    apply to every agent (besides each agent's own); ``hooks`` see the whole run;
+    ``tool_error_formatter`` rewrites what the model reads when a call fails or is rejected.
     ``link_factory`` makes the model link (default: :class:`OpenAIRealtimeLink` on ``model``);
     ``rtagents.testing.ScriptedModel`` plugs in here.
     """
@@ -99,6 +106,10 @@ class RealtimeRunConfig:
     uplink_queue_frames: int = 50  # 1 s of 20 ms frames
     raw_events: bool = True
     link_factory: Callable[[OpenAIRealtimeConfig], Any] | None = None
+    output_guardrails: Sequence[OutputGuardrail] = ()
+    guardrails_settings: GuardrailsSettings = attrs.field(factory=GuardrailsSettings)
+    hooks: RealtimeRunHooks | None = None
+    tool_error_formatter: ToolErrorFormatter | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -112,6 +123,11 @@ class SessionStatistics:
     unexpected_inputs: int
     tool_calls: int
     tools: Any
+    pending_approvals: int
+    hooks_called: int
+    hooks_failed: int
+    guardrail_checks: int
+    guardrail_trips: int
     last_barge_in_at: float | None  # trio time playback was last stopped for the user
     link: Any
     uplink: Any
@@ -167,14 +183,28 @@ class _EventQueue:
 class RealtimeSession:
     """One live conversation.  Made by :func:`open_session` or :class:`RealtimeRunner`."""
 
-    def __init__(self, agent: RealtimeAgent, config: RealtimeRunConfig) -> None:
-        self.agent = agent
+    def __init__(
+        self, agent: RealtimeAgent, config: RealtimeRunConfig, context: Any = None
+    ) -> None:
+        self.starting_agent = agent
         self.config = config
         factory = config.link_factory or (lambda c: OpenAIRealtimeLink(c))
         self._link = factory(config.model)
         self._events = _EventQueue(config.event_queue_size)
         self._machine = turns.TurnMachine()
-        self._history: list[it.RealtimeItem] = []
+        self._history = History()
+        self.context: RunContextWrapper[Any] = RunContextWrapper(context)
+        self._agency = Agency(
+            self,
+            self._history,
+            self.context,
+            hooks=config.hooks,
+            output_guardrails=config.output_guardrails,
+            guardrails_settings=config.guardrails_settings,
+            tool_error_formatter=config.tool_error_formatter,
+        )
+        self._last_response_id: str | None = None
+        self._response_agents: dict[str, RealtimeAgent] = {}
         self._nursery: trio.Nursery | None = None
         self._closed = False
         self._wake = trio.Event()
@@ -202,8 +232,6 @@ class RealtimeSession:
         self._timeouts = 0
         self._unexpected = 0
         self._last_barge_in_at: float | None = None
-        self._tools = ToolExecutor(self._tool_done, on_start=self._tool_started)
-        self._calls_seen: set[str] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -211,7 +239,8 @@ class RealtimeSession:
         self._nursery = nursery
         config = self.config
         await nursery.start(self._link.run)
-        await self._link.send(p.SessionUpdate(session=self._session_config()))
+        await nursery.start(self._agency.run)
+        await self._agency.switch_to(self.starting_agent, initial=True)
         if config.audio_sink is not None:
             rate = self._output_format.sample_rate
             self._playback = PlaybackActor(
@@ -222,7 +251,6 @@ class RealtimeSession:
             self._vad_queue = AudioQueue(config.uplink_queue_frames)
             self._vad = VadActor(self._vad_queue, self._on_vad)
             await nursery.start(self._vad.run)
-        await nursery.start(self._tools.run)
         nursery.start_soon(self._reader)
         nursery.start_soon(self._ticker)
         nursery.start_soon(self._uplink_task)
@@ -323,7 +351,46 @@ class RealtimeSession:
     async def interrupt(self) -> None:
         """Stop the agent now: playback, the response, and truncate what was not heard."""
         self._virtual_progress()
+        self._agency.on_user_speech()
         self._feed(turns.InterruptRequested())
+
+    async def update_agent(self, agent: RealtimeAgent) -> None:
+        """Switch the live session to `agent` (instructions, tools, handoffs) with one
+        ``session.update``; no ``handoff`` event.  If `agent` is invalid, this raises and the
+        current agent stays."""
+        await self._agency.switch_to(agent)
+
+    async def approve_tool_call(self, call_id: str, *, always: bool = False) -> bool:
+        """Run a call that waits for approval (``tool_approval_required``).  ``always``: approve
+        every later call of that tool without asking.  False if no such call is waiting."""
+        return self._agency.decide(call_id, approve=True, always=always, message=None)
+
+    async def reject_tool_call(
+        self,
+        call_id: str,
+        reason: str | None = None,
+        *,
+        always: bool = False,
+        rejection_message: str | None = None,
+    ) -> bool:
+        """Refuse a call that waits for approval; the model reads `reason` (else the run's
+        ``tool_error_formatter``, else "Tool execution was not approved.")."""
+        message = reason if reason is not None else rejection_message
+        return self._agency.decide(call_id, approve=False, always=always, message=message)
+
+    @property
+    def agent(self) -> RealtimeAgent:
+        """The agent the session runs now (it changes on handoffs and ``update_agent``)."""
+        return self._agency.agent if self._agency.resolved else self.starting_agent
+
+    @property
+    def usage(self) -> Usage:
+        """Token usage summed over every ``response.done`` so far."""
+        return self.context.usage
+
+    @property
+    def pending_tool_approvals(self) -> tuple[str, ...]:
+        return self._agency.pending_approvals()
 
     def playback_progress(self, item_id: str, content_index: int, played_ms: float) -> None:
         """For apps that play audio themselves: how much of an item has been heard."""
@@ -337,7 +404,7 @@ class RealtimeSession:
 
     @property
     def history(self) -> tuple[it.RealtimeItem, ...]:
-        return tuple(self._history)
+        return tuple(self._history.items)
 
     @property
     def turn_state(self) -> turns.TurnState:
@@ -355,32 +422,62 @@ class RealtimeSession:
             agent_audio_dropped_ms=self._dropped_audio_ms,
             turn_timeouts=self._timeouts,
             unexpected_inputs=self._unexpected,
-            tool_calls=self._tools.statistics().submitted,
+            tool_calls=self._agency.tools.statistics().submitted,
             last_barge_in_at=self._last_barge_in_at,
             link=self._link.statistics(),
             uplink=self._uplink.statistics(),
             capture=stats(self._capture),
             vad=stats(self._vad),
             playback=stats(self._playback),
-            tools=self._tools.statistics(),
+            tools=self._agency.tools.statistics(),
+            pending_approvals=len(self._agency.pending_approvals()),
+            hooks_called=self._agency.hooks_called,
+            hooks_failed=self._agency.hooks_failed,
+            guardrail_checks=self._agency.guardrail_checks,
+            guardrail_trips=self._agency.guardrail_trips,
         )
 
     # -- internals: config -------------------------------------------------------------------
 
-    def _session_config(self) -> p.SessionConfig:
+    def session_config(self, resolved: ResolvedAgent, *, initial: bool) -> p.SessionConfig:
+        """What ``session.update`` says for `resolved` (see :class:`RealtimeRunConfig`)."""
         base = p.SessionConfig(
-            instructions=self.agent.instructions or "",
-            tools=tuple(t.to_protocol() for t in self.agent.tools),
+            instructions=resolved.instructions,
+            tools=resolved.protocol_tools(),
+            prompt=resolved.agent.prompt,
         )
         if self.config.model_settings is None:
             return base
+        agent_fields = () if initial else ("instructions", "tools", "prompt")
         overrides = {
             f.name: getattr(self.config.model_settings, f.name)
             for f in attrs.fields(p.SessionConfig)
             if f.name != "raw"
+            and f.name not in agent_fields
             and getattr(self.config.model_settings, f.name) not in (None, p.UNSET)
         }
         return attrs.evolve(base, **overrides)
+
+    # -- the port the agency uses ------------------------------------------------------------
+
+    def push(self, event: RealtimeSessionEvent) -> None:
+        self._events.push(event)
+
+    async def send(self, event: p.ClientEvent) -> None:
+        await self._link.send(event)
+
+    async def request_response(self) -> None:
+        await self._request_response()
+
+    def feed(self, event: turns.TurnInput) -> None:
+        self._feed(event)
+
+    def interrupt_response(self, response_id: str) -> None:
+        self._virtual_progress()
+        self._feed(turns.InterruptRequested(response_id))
+
+    def is_latest_response(self, response_id: str) -> bool:
+        return response_id == self._last_response_id
 
     # -- internals: the turn machine ---------------------------------------------------------
 
@@ -443,6 +540,7 @@ class RealtimeSession:
     def _on_vad(self, event: VadSpeechStarted | VadSpeechStopped) -> None:
         if isinstance(event, VadSpeechStarted):
             self._virtual_progress()
+            self._agency.on_user_speech()
             self._feed(turns.UserSpeechStarted("local"))
         else:
             self._feed(turns.UserSpeechStopped("local"))
@@ -515,19 +613,30 @@ class RealtimeSession:
             self._events.push(RealtimeAudioEnd(event.item_id, event.content_index))
         elif isinstance(event, p.InputAudioBufferSpeechStarted):
             self._virtual_progress()
+            self._agency.on_user_speech()
             self._feed(turns.UserSpeechStarted("server"))
         elif isinstance(event, p.InputAudioBufferSpeechStopped):
             self._feed(turns.UserSpeechStopped("server"))
         elif isinstance(event, p.ResponseCreated):
             self._response_active = True
             self._create_in_flight = None
+            self._last_response_id = event.response.id
             self._feed(turns.ResponseStarted(event.response.id or ""))
-            self._events.push(RealtimeAgentStartEvent(self.agent, event.response.id))
+            agent = self.agent
+            self._response_agents[event.response.id or ""] = agent
+            while len(self._response_agents) > 64:  # responses that never reported done
+                del self._response_agents[next(iter(self._response_agents))]
+            self._events.push(RealtimeAgentStartEvent(agent, event.response.id))
+            self._agency.on_agent_start(agent)
         elif isinstance(event, p.ResponseDone):
             rid = event.response.id or ""
             self._response_active = False
+            self.context.usage.add(event.response.usage)
             self._feed(turns.ResponseFinished(rid, event.response.status or "completed"))
-            self._events.push(RealtimeAgentEndEvent(self.agent, rid, event.response.status))
+            # The agent that produced the response (a handoff in it switched the session).
+            agent = self._response_agents.pop(rid, self.agent)
+            self._events.push(RealtimeAgentEndEvent(agent, rid, event.response.status))
+            self._agency.on_agent_end(agent, self._history.response_text(event.response.output))
             if self._create_pending:
                 self._create_pending = False
                 self._send_create()
@@ -540,25 +649,29 @@ class RealtimeSession:
             | p.ConversationItemCreated
             | p.ConversationItemRetrieved,
         ):
-            self._upsert(event.item, getattr(event, "previous_item_id", None))
+            self._push_all(
+                self._history.upsert(event.item, getattr(event, "previous_item_id", None))
+            )
         elif isinstance(event, p.ResponseOutputItemAdded | p.ResponseOutputItemDone):
-            self._upsert(event.item, None)
+            self._push_all(self._history.upsert(event.item, None))
             if isinstance(event, p.ResponseOutputItemDone) and isinstance(
                 event.item, p.FunctionCallItem
             ):
-                self._start_tool_call(event.item)
-        elif isinstance(event, p.ResponseOutputAudioTranscriptDelta):
-            self._append_text(event.item_id, event.delta, audio=True)
-        elif isinstance(event, p.ResponseOutputTextDelta):
-            self._append_text(event.item_id, event.delta, audio=False)
+                self._agency.on_function_call(event.item)
+        elif isinstance(event, p.ResponseOutputAudioTranscriptDelta | p.ResponseOutputTextDelta):
+            audio = isinstance(event, p.ResponseOutputAudioTranscriptDelta)
+            self._push_all(self._history.append_text(event.item_id, event.delta, audio=audio))
+            self._agency.on_output_text(event.response_id, event.item_id, event.delta)
+        elif isinstance(event, p.ResponseOutputAudioTranscriptDone | p.ResponseOutputTextDone):
+            self._agency.on_output_done(event.item_id)
         elif isinstance(event, p.ConversationItemTruncated):
+            self._push_all(self._history.mark_truncated(event.item_id, event.audio_end_ms))
             # The server cut the transcript too: fetch the item to show what was heard.
             self._send_soon(p.ConversationItemRetrieve(item_id=event.item_id))
         elif isinstance(event, p.ConversationItemDeleted):
-            self._history = [i for i in self._history if i.item_id != event.item_id]
-            self._events.push(RealtimeHistoryUpdated(tuple(self._history)))
+            self._push_all(self._history.delete(event.item_id))
         elif isinstance(event, p.InputAudioTranscriptionCompleted):
-            self._set_user_transcript(event.item_id, event.transcript)
+            self._push_all(self._history.set_user_transcript(event.item_id, event.transcript))
         elif isinstance(event, p.InputAudioBufferTimeoutTriggered):
             self._events.push(
                 RealtimeInputAudioTimeoutTriggered(
@@ -621,104 +734,9 @@ class RealtimeSession:
         self._create_in_flight = event_id
         self._send_soon(p.ResponseCreate(event_id=event_id))
 
-    # -- internals: history ------------------------------------------------------------------
-
-    def _index(self, item_id: str) -> int | None:
-        return next((i for i, x in enumerate(self._history) if x.item_id == item_id), None)
-
-    def _upsert(self, item: p.ConversationItem, previous_item_id: str | None) -> None:
-        new = it.from_protocol(item, previous_item_id)
-        if new is None or not new.item_id:
-            return
-        index = self._index(new.item_id)
-        if index is None:
-            after = self._index(previous_item_id) if previous_item_id else None
-            if after is None:
-                self._history.append(new)
-            else:
-                self._history.insert(after + 1, new)
-            self._events.push(RealtimeHistoryAdded(new))
-            return
-        merged = it.merge(self._history[index], new)
-        if merged != self._history[index]:
-            self._history[index] = merged
-            self._events.push(RealtimeHistoryUpdated(tuple(self._history)))
-
-    def _append_text(self, item_id: str, delta: str, *, audio: bool) -> None:
-        index = self._index(item_id)
-        if index is None:
-            return
-        item = self._history[index]
-        if not isinstance(item, it.AssistantMessageItem):
-            return
-        content = list(item.content)
-        kind = it.AssistantAudio if audio else it.AssistantText
-        for i, part in enumerate(content):
-            if isinstance(part, it.AssistantAudio) and audio:
-                content[i] = it.AssistantAudio((part.transcript or "") + delta)
-                break
-            if isinstance(part, it.AssistantText) and not audio:
-                content[i] = it.AssistantText((part.text or "") + delta)
-                break
-        else:
-            content.append(kind(delta))
-        self._history[index] = attrs.evolve(item, content=tuple(content))
-        # Live transcripts: every delta updates the history the app sees.
-        self._events.push(RealtimeHistoryUpdated(tuple(self._history)))
-
-    def _set_user_transcript(self, item_id: str, transcript: str) -> None:
-        index = self._index(item_id)
-        if index is None:
-            item: it.RealtimeItem = it.UserMessageItem(item_id, (it.InputText(transcript),))
-            self._history.append(item)
-            self._events.push(RealtimeHistoryAdded(item))
-            return
-        old = self._history[index]
-        if isinstance(old, it.UserMessageItem):
-            parts = tuple(
-                it.InputAudio(transcript) if isinstance(c, it.InputAudio) else c
-                for c in old.content
-            )
-            self._history[index] = attrs.evolve(old, content=parts, status="completed")
-            self._events.push(RealtimeHistoryUpdated(tuple(self._history)))
-
-    # -- internals: tools --------------------------------------------------------------------
-
-    def _start_tool_call(self, item: p.FunctionCallItem) -> None:
-        call_id = item.call_id or ""
-        if call_id in self._calls_seen:
-            return  # the same call delivered twice: run it once
-        self._calls_seen.add(call_id)
-        call = ToolCall(call_id, item.name, item.arguments, self.agent.tool(item.name))
-        self._feed(turns.ToolCallStarted(call_id))
-        self._tools.submit_nowait(call)
-
-    def _tool_started(self, call: ToolCall) -> None:
-        self._events.push(RealtimeToolStart(self.agent, call.tool, call.call_id, call.arguments))
-
-    async def _tool_done(self, result: ToolResult) -> None:
-        call = result.call
-        try:
-            if result.status == "not_found":
-                self._events.push(
-                    RealtimeError(
-                        {"type": "tool_not_found", "message": result.text, "call_id": call.call_id}
-                    )
-                )
-            elif result.status in ("error", "rejected"):
-                self._events.push(RealtimeError({"type": "tool_error", "message": result.text}))
-            item = p.FunctionCallOutputItem(call_id=call.call_id, output=result.text)
-            await self._link.send(p.ConversationItemCreate(item=item))
-            if result.status != "not_found":
-                await self._request_response()
-            if call.tool is not None and result.status not in ("not_found", "bad_arguments"):
-                self._events.push(
-                    RealtimeToolEnd(
-                        self.agent, call.tool, call.call_id, call.arguments, result.output
-                    )
-                )
-        finally:
-            self._feed(turns.ToolCallFinished(call.call_id))
+    def _push_all(self, events: Sequence[RealtimeSessionEvent]) -> None:
+        for event in events:
+            self._events.push(event)
 
 
 def _format(settings: p.SessionConfig | None, direction: str) -> p.AudioFormat:
@@ -731,10 +749,10 @@ def _format(settings: p.SessionConfig | None, direction: str) -> p.AudioFormat:
 
 @contextlib.asynccontextmanager
 async def open_session(
-    agent: RealtimeAgent, config: RealtimeRunConfig | None = None
+    agent: RealtimeAgent, config: RealtimeRunConfig | None = None, *, context: Any = None
 ) -> AsyncIterator[RealtimeSession]:
     """The trio-first entry point: a connected session for the duration of the block."""
-    async with RealtimeSession(agent, config or RealtimeRunConfig()) as session:
+    async with RealtimeSession(agent, config or RealtimeRunConfig(), context) as session:
         yield session
 
 
@@ -745,6 +763,9 @@ class RealtimeRunner:
         self.starting_agent = starting_agent
         self.config = config or RealtimeRunConfig()
 
-    async def run(self, *, config: RealtimeRunConfig | None = None) -> RealtimeSession:
-        """A session, not yet connected (no I/O happens until ``async with``)."""
-        return RealtimeSession(self.starting_agent, config or self.config)
+    async def run(
+        self, *, context: Any = None, config: RealtimeRunConfig | None = None
+    ) -> RealtimeSession:
+        """A session, not yet connected (no I/O happens until ``async with``).  `context` is
+        the app's object, handed to tools, guardrails, hooks and dynamic instructions."""
+        return RealtimeSession(self.starting_agent, config or self.config, context)

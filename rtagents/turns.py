@@ -102,7 +102,11 @@ class ToolCallFinished:
 
 @attrs.frozen
 class InterruptRequested:
-    """The app asked to interrupt (``session.interrupt()``)."""
+    """The app asked to interrupt (``session.interrupt()``), or a guardrail stopped response
+    ``response_id``: then only that response is stopped, and only if it is the running one or
+    its audio is still playing with no newer response running."""
+
+    response_id: str | None = None
 
 
 @attrs.frozen
@@ -297,8 +301,13 @@ class TurnMachine:
         actions: list[TurnAction] = []
         if self._audio_pending() or self._playing is not None:
             actions.append(StopPlayback())
-            if self._playing is not None:
-                actions.append(AudioInterrupted(*self._playing))
+            # The item playing, else (nothing reported played yet) the first one waiting to:
+            # an app that plays audio itself must flush what it buffered either way.
+            current = self._playing or next(
+                (k for k, a in self._items.items() if a.received_ms - a.played_ms > 0.5), None
+            )
+            if current is not None:
+                actions.append(AudioInterrupted(*current))
         running = self.response_id
         if running is not None:
             self._cancelled.add(running)
@@ -454,9 +463,16 @@ class TurnMachine:
         return []
 
     def _on_interrupt(self, event: TurnInput, now: float) -> list[TurnAction]:
-        if self.state is S.AGENT_SPEAKING:
+        assert isinstance(event, InterruptRequested)
+        if self.state is not S.AGENT_SPEAKING:
+            return []
+        target = event.response_id
+        if target is None or target == self.response_id:
             return self._barge_in("app", now)
-        return []
+        playing = any(a.response_id == target for a in self._items.values())
+        if self.response_id is None and playing:
+            return self._barge_in("app", now)
+        return []  # a newer response runs, or that one is over and heard: not ours to stop
 
     def _on_tick(self, event: TurnInput, now: float) -> list[TurnAction]:
         deadline = self.deadline

@@ -5,14 +5,19 @@ Theory of operation
 The session hands each function call to :meth:`ToolExecutor.submit_nowait`, which never blocks:
 calls wait in a bounded queue (a full queue answers the call at once with an error output, so
 the model is never left waiting).  ``run`` takes calls from the queue and starts each in the
-executor's own nursery, so a slow tool delays nothing else; a call runs under ``trio.move_on_after``
-with the tool's timeout, and whatever happens — a result, an exception, a timeout, bad JSON
-arguments — becomes an output text for the model, handed to ``on_done``.
+executor's own nursery, so a slow tool delays nothing else.  A call goes through, in its task:
+
+1. the approval gate (``approve(call)``, given by the session: it returns ``None`` to go on or
+   the rejection text; it may wait for the app's decision as long as it takes);
+2. ``on_start``, then the tool under ``trio.move_on_after(tool.timeout)``;
+3. whatever happens — a result, an exception, a timeout, bad arguments, a cancellation because
+   the user barged in (tools with ``cancel_on_interrupt``) — becomes a :class:`ToolResult` with
+   an output text for the model, handed to ``on_done``.
 """
 
 from __future__ import annotations
 
-import json
+import inspect
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -21,9 +26,22 @@ from typing import Any
 import attrs
 import trio
 
-from rtagents.agent import FunctionTool, tool_output_text
+from rtagents.context import ToolContext
+from rtagents.function_tools import FunctionTool, ToolArgumentError, tool_output_text
 
 log = logging.getLogger("rtagents.tools")
+
+#: Every status a :class:`ToolResult` can have.
+STATUSES = (
+    "completed",  # the tool returned
+    "error",  # the tool raised (``error`` holds the exception)
+    "timeout",
+    "bad_arguments",  # the model's arguments did not fit the schema
+    "not_found",  # no such tool
+    "not_approved",  # the app rejected the call
+    "cancelled",  # the user barged in and the tool is cancel_on_interrupt
+    "rejected",  # the executor's queue was full
+)
 
 
 @attrs.frozen
@@ -32,6 +50,7 @@ class ToolCall:
     name: str
     arguments: str  # JSON text, as the model sent it
     tool: FunctionTool | None
+    context: ToolContext[Any] | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen
@@ -39,7 +58,8 @@ class ToolResult:
     call: ToolCall
     output: Any  # what the tool returned (or the error text)
     text: str  # what the model is sent
-    status: str  # "completed", "error", "timeout", "not_found", "bad_arguments", "rejected"
+    status: str  # one of STATUSES
+    error: BaseException | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -50,6 +70,8 @@ class ToolStatistics:
     failed: int
     timed_out: int
     rejected: int
+    cancelled: int
+    awaiting_approval: int
 
 
 class ToolExecutor:
@@ -58,14 +80,27 @@ class ToolExecutor:
         on_done: Callable[[ToolResult], Awaitable[None]],
         *,
         on_start: Callable[[ToolCall], None] | None = None,
+        approve: Callable[[ToolCall], Awaitable[str | None]] | None = None,
         queue_size: int = 16,
     ) -> None:
         self.on_done = on_done
         self.on_start = on_start
+        self.approve = approve
         self._tx, self._rx = trio.open_memory_channel[ToolCall](queue_size)
         self._nursery: trio.Nursery | None = None
+        self._running: dict[str, tuple[trio.CancelScope, FunctionTool]] = {}
         self._counts = dict.fromkeys(
-            ("submitted", "running", "completed", "failed", "timed_out", "rejected"), 0
+            (
+                "submitted",
+                "running",
+                "completed",
+                "failed",
+                "timed_out",
+                "rejected",
+                "cancelled",
+                "awaiting_approval",
+            ),
+            0,
         )
 
     def submit_nowait(self, call: ToolCall) -> None:
@@ -78,6 +113,16 @@ class ToolExecutor:
             result = ToolResult(call, text, text, "rejected")
             assert self._nursery is not None
             self._nursery.start_soon(self.on_done, result)
+
+    def cancel_interruptible(self) -> int:
+        """The user barged in: cancel the running calls whose tools opted in.  Returns how
+        many were cancelled."""
+        cancelled = 0
+        for scope, tool in self._running.values():
+            if tool.cancel_on_interrupt and not scope.cancel_called:
+                scope.cancel()
+                cancelled += 1
+        return cancelled
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
@@ -92,12 +137,8 @@ class ToolExecutor:
             result = await self._result(call)
         finally:
             self._counts["running"] -= 1
-        if result.status == "completed":
-            self._counts["completed"] += 1
-        elif result.status == "timeout":
-            self._counts["timed_out"] += 1
-        else:
-            self._counts["failed"] += 1
+        key = {"completed": "completed", "timeout": "timed_out", "cancelled": "cancelled"}
+        self._counts[key.get(result.status, "failed")] += 1
         await self.on_done(result)
 
     async def _result(self, call: ToolCall) -> ToolResult:
@@ -105,26 +146,52 @@ class ToolExecutor:
         if tool is None:
             text = f"Tool {call.name} not found"
             return ToolResult(call, text, text, "not_found")
-        try:
-            arguments = json.loads(call.arguments or "{}")
-            if not isinstance(arguments, dict):
-                raise ValueError("arguments must be a JSON object")
-        except ValueError as exc:
-            text = f"Invalid arguments for {tool.name}: {exc}"
-            return ToolResult(call, text, text, "bad_arguments")
+        with trio.CancelScope() as scope:
+            self._running[call.call_id] = (scope, tool)
+            try:
+                return await self._approved_call(call, tool)
+            finally:
+                del self._running[call.call_id]
+        text = f"The call to {tool.name} was cancelled because the user interrupted."
+        return ToolResult(call, text, text, "cancelled")
+
+    async def _approved_call(self, call: ToolCall, tool: FunctionTool) -> ToolResult:
+        if self.approve is not None:
+            self._counts["awaiting_approval"] += 1
+            try:
+                rejection = await self.approve(call)
+            finally:
+                self._counts["awaiting_approval"] -= 1
+            if rejection is not None:
+                return ToolResult(call, rejection, rejection, "not_approved")
         if self.on_start is not None:
             self.on_start(call)
         timeout = tool.timeout if tool.timeout is not None else math.inf
         with trio.move_on_after(timeout):
             try:
-                output = await tool.invoke(arguments)
+                output = await tool.invoke(call.context, call.arguments)  # type: ignore[arg-type]
+            except ToolArgumentError as exc:
+                text = f"Invalid arguments for {tool.name}: {exc}"
+                return ToolResult(call, text, text, "bad_arguments", exc)
             except Exception as exc:
                 log.info("tool %s failed: %r", tool.name, exc)
-                text = f"An error occurred while running the tool: {exc}"
-                return ToolResult(call, text, text, "error")
+                return await self._failure(call, tool, exc)
             return ToolResult(call, output, tool_output_text(output), "completed")
         text = f"Tool {tool.name} timed out after {tool.timeout} seconds."
         return ToolResult(call, text, text, "timeout")
+
+    async def _failure(self, call: ToolCall, tool: FunctionTool, exc: Exception) -> ToolResult:
+        text = f"Tool {tool.name} failed: {type(exc).__name__}"
+        formatter = tool.failure_error_function
+        if formatter is not None:
+            try:
+                formatted = formatter(call.context, exc)  # type: ignore[arg-type]
+                if inspect.isawaitable(formatted):
+                    formatted = await formatted
+                text = str(formatted)
+            except Exception:
+                log.exception("the error formatter of tool %s failed", tool.name)
+        return ToolResult(call, text, text, "error", exc)
 
     def statistics(self) -> ToolStatistics:
         return ToolStatistics(**self._counts)

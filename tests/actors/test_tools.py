@@ -49,7 +49,7 @@ async def test_outcomes(autojump_clock: trio.testing.MockClock) -> None:
     done = await run_calls(calls)
     by_id = {r.call.call_id: (t, r) for t, r in done}
     assert by_id["c1"][1].status == "completed"
-    assert by_id["c1"][1].text == "slept 1"
+    assert by_id["c1"][1].text == "slept 1.0"  # a JSON integer for a float parameter
     assert by_id["c1"][0] == 1.0  # calls run concurrently
     assert by_id["c2"][1].status == "timeout"
     assert by_id["c2"][0] == 2.0
