@@ -12,6 +12,10 @@ transport, real actors, fake audio devices):
      (decode, turn machine, events, enqueue for playback);
    * *response start → speaker*: from the first audio delta of a response to its first sample
      at the sink (this includes the playback jitter buffer, 40 ms by default).
+
+   The run is made twice: as is, and with every answer also calling a tool that sleeps 5 s
+   (it is still running while the answer plays).  The two runs' per-frame figures are compared:
+   a tool must not add to the audio path's cost.
 2. **Barge-in stop**, on trio's mock clock so the audio timeline is exact: the user talks over
    the agent at a random moment; *stop* is the time from the VAD onset (the frame on which the
    local VAD decided) to the last agent sample written to the sink (target ≤ 20 ms, one
@@ -37,8 +41,8 @@ import trio.testing
 
 from benchmarks import _common as common
 from rtagents import protocol as p
-from rtagents.agent import RealtimeAgent
-from rtagents.local import ResponseContext, ResponsePart, ScriptedResponder
+from rtagents.agent import RealtimeAgent, function_tool
+from rtagents.local import CallTool, ResponseContext, ResponsePart, ScriptedResponder
 from rtagents.session import RealtimeRunConfig, RealtimeSession, open_session
 from rtagents.testing import FakeAudioSink, FakeAudioSource, local_model, silence, voice
 
@@ -47,12 +51,25 @@ STORY = "Once upon a time there was a story that went on for a good few seconds.
 
 
 class _Story:
-    def __init__(self) -> None:
+    def __init__(self, call_tool: bool = False) -> None:
         self.voice = ScriptedResponder()
+        self.call_tool = call_tool
 
     async def respond(self, context: ResponseContext) -> AsyncIterator[ResponsePart]:
+        if self.call_tool:
+            last = context.conversation[-1] if context.conversation else None
+            if isinstance(last, p.FunctionCallOutputItem):
+                return  # (the tool's answer needs no words)
+            yield CallTool("slow_lookup", "{}")
         for part in self.voice.speak(STORY, context.audio_output):
             yield part
+
+
+@function_tool(timeout=10)
+async def slow_lookup() -> str:
+    """A tool that takes 5 s."""
+    await trio.sleep(5.0)
+    return "done"
 
 
 class _TimedLink:
@@ -105,9 +122,9 @@ def _summary(values: list[float]) -> dict[str, float]:
     }
 
 
-async def _overhead(seconds: float) -> dict[str, list[float]]:
+async def _overhead(seconds: float, with_tool: bool = False) -> dict[str, list[float]]:
     sends: list[float] = []
-    model = local_model(_Story(), pace=0.05)
+    model = local_model(_Story(call_tool=with_tool), pace=0.05)
     pattern = silence(0.5) + voice(1.0) + silence(6.5)
     audio = (pattern * (int(seconds / 8) + 1))[: int(48000 * seconds) // 960 * 960]
     start_at = trio.current_time() + 0.2
@@ -120,7 +137,8 @@ async def _overhead(seconds: float) -> dict[str, list[float]]:
     )
     delta_cpu: list[float] = []
     first_delta: dict[str, float] = {}
-    async with open_session(RealtimeAgent("Bench"), config) as session:
+    agent = RealtimeAgent("Bench", tools=[slow_lookup] if with_tool else [])
+    async with open_session(agent, config) as session:
         handle = session._on_server_event
 
         def timed(event: Any) -> None:
@@ -137,6 +155,9 @@ async def _overhead(seconds: float) -> dict[str, list[float]]:
             nursery.start_soon(_drain, session)
             await trio.sleep_until(start_at + seconds + 1.0)
             nursery.cancel_scope.cancel()
+        tool_calls = session.statistics().tools.submitted
+    if with_tool and not tool_calls:
+        raise RuntimeError("the tool was never called: the comparison would mean nothing")
     capture_to_wire = [(t - (start_at + n * FRAME_S)) * 1000 for n, t in enumerate(sends)]
     starts = []
     for begun in sorted(first_delta.values()):
@@ -214,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"per-frame overhead: {seconds:.0f} s of 20 ms frames on the real clock ...")
     overhead = trio.run(_overhead, seconds)
+    print("... and again with a 5 s tool running during every answer ...")
+    with_tool = trio.run(_overhead, seconds, True)
     rng = random.Random(1)
     print(f"barge-in: {runs} runs on the mock clock ...")
     barge = []
@@ -237,10 +260,17 @@ def main(argv: list[str] | None = None) -> int:
         "overhead": {},
         "barge_in_not_counted": skipped,
     }
-    for name, values in overhead.items():
-        s = _summary(values)
-        results["overhead"][name] = {"summary": s, "values": values}
-        rows.append([name, s["n"], *(s.get(k, float("nan")) for k in ("p50", "p95", "p99", "max"))])
+    for suffix, run in (("", overhead), (" (tool running)", with_tool)):
+        for name, values in run.items():
+            s = _summary(values)
+            results["overhead"][name + suffix] = {"summary": s, "values": values}
+            rows.append(
+                [
+                    name + suffix,
+                    s["n"],
+                    *(s.get(k, float("nan")) for k in ("p50", "p95", "p99", "max")),
+                ]
+            )
     for name, key in (("barge_in_stop_ms", "stop_ms"), ("barge_in_runtime_ms", "runtime_ms")):
         values = [b[key] for b in barge if b[key] == b[key]]  # (NaN: not measured)
         s = _summary(values)
@@ -253,6 +283,14 @@ def main(argv: list[str] | None = None) -> int:
         ["barge-in stop (max)", "≤ 20 ms", stop.get("max"), _verdict(stop.get("max"), 20.0)],
         ["runtime share (p95)", "≤ 2 ms", runtime.get("p95"), _verdict(runtime.get("p95"), 2.0)],
     ]
+    # A running tool must leave the audio path's per-frame cost where it was: the ratio of the
+    # two runs' p95, measured in the same process, minutes apart (noise ±30 % on a shared box).
+    for name in ("capture_to_wire_ms", "delta_cpu_ms"):
+        base = results["overhead"][name]["summary"].get("p95")
+        tool = results["overhead"][name + " (tool running)"]["summary"].get("p95")
+        ratio = tool / base if base and tool else None
+        verdict = "no data" if ratio is None else ("met" if ratio <= 1.5 else "MISSED")
+        verdicts.append([f"{name} p95, tool / no tool", "≤ 1.5", ratio, verdict])
     print(common.table(["target", "goal", "measured", "verdict"], verdicts, "Targets"))
     results["summary"] = verdicts
     opts.out.mkdir(parents=True, exist_ok=True)

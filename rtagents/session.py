@@ -78,7 +78,7 @@ from rtagents.events import (
 )
 from rtagents.guardrails import GuardrailsSettings, OutputGuardrail
 from rtagents.hooks import RealtimeRunHooks
-from rtagents.models import LinkClosed, OpenAIRealtimeConfig, OpenAIRealtimeLink
+from rtagents.models import LinkClosed, ModelLinkError, OpenAIRealtimeConfig, OpenAIRealtimeLink
 
 log = logging.getLogger("rtagents.session")
 _CANCEL_ID = "rtagents_cancel_"  # event ids of the response.cancel events the session sends
@@ -464,7 +464,10 @@ class RealtimeSession:
         self._events.push(event)
 
     async def send(self, event: p.ClientEvent) -> None:
-        await self._link.send(event)
+        try:
+            await self._link.send(event)
+        except ModelLinkError as exc:  # closed under a late tool or guardrail: nothing to tell
+            log.debug("not sent (%s): %r", exc, event)
 
     async def request_response(self) -> None:
         await self._request_response()
