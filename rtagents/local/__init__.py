@@ -2,13 +2,16 @@
 
 Sessions, tests and benchmarks can run against it with no key and no network.  What it says
 comes from a pluggable :class:`Responder`; :class:`ScriptedResponder` is deterministic and
-rule-based (a synthetic voice-like signal, not speech).
+rule-based (a synthetic voice-like signal, not speech).  With a :class:`Transcriber` the server
+also hears: :mod:`rtagents.local.speech` has the offline speech cascade (pocketsphinx ears, a
+rule-based or chat-completions brain, an espeak-ng voice) behind ``rtagents demo``.
 """
 
 from ._core import DEFAULT_SESSION as DEFAULT_SESSION
 from ._core import ServerSession as ServerSession
 from ._responders import CallTool as CallTool
 from ._responders import Responder as Responder
+from ._responders import ResponderError as ResponderError
 from ._responders import ResponseContext as ResponseContext
 from ._responders import ResponsePart as ResponsePart
 from ._responders import Rule as Rule
@@ -16,8 +19,12 @@ from ._responders import Say as Say
 from ._responders import ScriptedResponder as ScriptedResponder
 from ._responders import synthetic_voice as synthetic_voice
 from ._server import LocalServer as LocalServer
+from ._server import Mark as Mark
+from ._server import Timeline as Timeline
 from ._server import open_local_realtime_server as open_local_realtime_server
 from ._server import serve_local_realtime as serve_local_realtime
+from ._transcriber import Transcriber as Transcriber
+from ._transcriber import Utterance as Utterance
 from ._vad import EnergyVad as EnergyVad
 
 __all__ = [
@@ -25,13 +32,18 @@ __all__ = [
     "CallTool",
     "EnergyVad",
     "LocalServer",
+    "Mark",
     "Responder",
+    "ResponderError",
     "ResponseContext",
     "ResponsePart",
     "Rule",
     "Say",
     "ScriptedResponder",
     "ServerSession",
+    "Timeline",
+    "Transcriber",
+    "Utterance",
     "open_local_realtime_server",
     "serve_local_realtime",
     "synthetic_voice",

@@ -10,6 +10,13 @@ progress.  It never does I/O and never reads a clock:
 * ``receive(text)`` takes one client frame and returns an :class:`Outcome`: server events to
   send, in order, plus at most one :class:`StartResponse` or :class:`CancelResponse` *action* for
   the adapter, which runs response generation as a task;
+* with ``stream_user_audio`` set (the server has a transcriber), an outcome also carries the
+  caller's audio as :class:`UserAudio` pieces — streamed from the moment speech starts (prefix
+  padding included), so recognition runs while the user speaks — and ends each item with a
+  ``commit`` (or a ``discard`` when the buffer is cleared); the adapter reports the recognized
+  words back through ``transcription_delta`` / ``transcription_completed`` /
+  ``transcription_failed``, which fill the item's transcript and announce it when the session
+  asked for input transcription;
 * while a response runs, the adapter reports what the responder produced through
   ``response_text`` / ``response_audio`` / ``response_function_call`` and ends it with
   ``finish_response(status)``; each returns the events that announce it, in the exact GA order
@@ -73,9 +80,24 @@ class CancelResponse:
 
 
 @attrs.frozen
+class UserAudio:
+    """A piece of the caller's audio for the transcriber: PCM16 at ``rate``.
+
+    ``kind`` is ``"audio"`` (more of the item's speech), ``"commit"`` (the rest of the item, which
+    is now in the conversation) or ``"discard"`` (the speech was cleared, never committed).
+    """
+
+    item_id: str
+    pcm: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+    rate: int
+    kind: Literal["audio", "commit", "discard"] = "audio"
+
+
+@attrs.frozen
 class Outcome:
     events: list[p.WireEvent]
     action: StartResponse | CancelResponse | None = None
+    user_audio: list[UserAudio] = attrs.field(factory=list)
 
 
 def _merge(old: object, new: object) -> object:
@@ -118,6 +140,8 @@ class ServerSession:
     """The state of one connection.  See the module docstring."""
 
     config: p.SessionConfig = DEFAULT_SESSION
+    #: Whether outcomes carry the caller's audio (:class:`UserAudio`) for a transcriber.
+    stream_user_audio: bool = False
     items: list[StoredItem] = attrs.field(factory=list)
     active: ActiveResponse | None = None
     _counter: Callable[[], int] = attrs.field(factory=lambda: itertools.count(1).__next__)
@@ -130,6 +154,10 @@ class ServerSession:
     # Server VAD's idle timeout: the input audio position at which the last response's audio
     # will have finished playing (None: not armed).
     _idle_since_ms: int | None = None
+    # The speech item whose audio is being streamed, and how much of the buffer it has had.
+    _streaming_item: str | None = None
+    _streamed: int = 0
+    _user_audio: list[UserAudio] = attrs.field(factory=list)
 
     def __attrs_post_init__(self) -> None:
         self._reset_vad()
@@ -224,7 +252,23 @@ class ServerSession:
                 event_id=event.event_id,
             )
         outcome: Outcome = handler(event)
+        if self._user_audio:
+            pieces, self._user_audio = self._user_audio, []
+            outcome = attrs.evolve(outcome, user_audio=pieces)
         return outcome
+
+    def _stream_speech(self, kind: Literal["audio", "commit", "discard"] = "audio") -> None:
+        """Queue the buffer's speech not yet given to the transcriber."""
+        item = self._streaming_item
+        if item is None or not self.stream_user_audio:
+            return
+        piece = bytes(self._buffer[self._streamed :]) if kind != "discard" else b""
+        self._streamed = len(self._buffer)
+        if piece or kind != "audio":
+            self._user_audio.append(UserAudio(item, piece, self.input_format.sample_rate, kind))
+        if kind != "audio":
+            self._streaming_item = None
+            self._streamed = 0
 
     def _on_session_update(self, event: p.SessionUpdate) -> Outcome:
         merged = _merge(self.config, event.session)
@@ -232,6 +276,7 @@ class ServerSession:
         old_format = self.input_format
         self.config = merged
         if self.input_format != old_format:
+            self._stream_speech("discard")
             self._buffer.clear()
             self._total_ms_samples = self._audio_ms() * self.input_format.sample_rate // 1000
         self._reset_vad()
@@ -268,6 +313,11 @@ class ServerSession:
                 interrupt = getattr(detection, "interrupt_response", None) is not False
                 if interrupt and self.active is not None:
                     action = CancelResponse(self.active.id)
+                if self.stream_user_audio:
+                    rate = self.input_format.sample_rate
+                    start = (decision.audio_start_ms - self._buffer_start_ms) * rate // 1000 * 2
+                    self._streaming_item = self._speech_item
+                    self._streamed = min(max(0, start), len(self._buffer))
             else:
                 item_id = self._speech_item or self._id("item")
                 events.append(
@@ -285,6 +335,7 @@ class ServerSession:
         if action is None and self._idle_timed_out():
             events.extend(self._idle_timeout())
             action = StartResponse(self._id("resp"), None)
+        self._stream_speech()
         return Outcome(events, action)
 
     def _idle_timed_out(self) -> bool:
@@ -316,6 +367,11 @@ class ServerSession:
         return [event, *self._commit(item_id)]
 
     def _commit(self, item_id: str) -> list[p.WireEvent]:
+        if self.stream_user_audio:
+            if self._streaming_item != item_id:
+                self._stream_speech("discard")
+                self._streaming_item, self._streamed = item_id, 0
+            self._stream_speech("commit")
         audio = bytes(self._buffer)
         self._buffer.clear()
         self._buffer_start_ms = self._audio_ms()
@@ -353,6 +409,7 @@ class ServerSession:
         return Outcome(self._commit(item_id))
 
     def _on_input_audio_buffer_clear(self, event: p.InputAudioBufferClear) -> Outcome:
+        self._stream_speech("discard")
         self._buffer.clear()
         self._buffer_start_ms = self._audio_ms()
         self._speech_item = None
@@ -811,6 +868,13 @@ class ServerSession:
             details = p.ResponseStatusDetails(
                 type="incomplete", reason=reason or "max_output_tokens"
             )
+        elif status == "failed":
+            details = p.ResponseStatusDetails(
+                type="failed",
+                error=p.ResponseStatusError(
+                    type="server_error", code="responder_failed", message=reason
+                ),
+            )
         events.append(
             p.ResponseDone(
                 event_id=self._event_id(), response=self._response_object(status, details)
@@ -826,6 +890,69 @@ class ServerSession:
             )
         self.active = None
         return events
+
+    # -- from the transcriber ---------------------------------------------------------------
+
+    @property
+    def transcription_enabled(self) -> bool:
+        """Whether the client asked for input transcription events."""
+        audio = self.config.audio
+        transcription = audio.input.transcription if audio and audio.input else None
+        return isinstance(transcription, p.Transcription)
+
+    def transcription_delta(self, item_id: str, delta: str) -> list[p.WireEvent]:
+        """More recognized words of a user item (announced only when transcription is on)."""
+        if not delta or not self.transcription_enabled or self._find(item_id) is None:
+            return []
+        return [
+            p.InputAudioTranscriptionDelta(
+                event_id=self._event_id(), item_id=item_id, content_index=0, delta=delta
+            )
+        ]
+
+    def transcription_completed(
+        self, item_id: str, transcript: str, *, audio_seconds: float
+    ) -> list[p.WireEvent]:
+        """The item's final transcript: stored in the conversation (the responder reads it),
+        announced when transcription is on.  An item deleted meanwhile is ignored."""
+        index = self._find(item_id)
+        if index is None:
+            return []
+        stored = self.items[index]
+        item = stored.item
+        if isinstance(item, p.MessageItem):
+            content = tuple(
+                attrs.evolve(part, transcript=transcript)
+                if isinstance(part, p.InputAudio)
+                else part
+                for part in item.content
+            )
+            stored.item = attrs.evolve(item, content=content)
+        if not self.transcription_enabled:
+            return []
+        return [
+            p.InputAudioTranscriptionCompleted(
+                event_id=self._event_id(),
+                item_id=item_id,
+                content_index=0,
+                transcript=transcript,
+                usage=p.TranscriptDurationUsage(seconds=round(audio_seconds, 3)),
+            )
+        ]
+
+    def transcription_failed(self, item_id: str, message: str) -> list[p.WireEvent]:
+        if not self.transcription_enabled or self._find(item_id) is None:
+            return []
+        return [
+            p.InputAudioTranscriptionFailed(
+                event_id=self._event_id(),
+                item_id=item_id,
+                content_index=0,
+                error=p.TranscriptionError(
+                    type="transcription_error", code="recognizer_failed", message=message
+                ),
+            )
+        ]
 
     # -- for the responder ------------------------------------------------------------------
 

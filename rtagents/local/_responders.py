@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -40,12 +40,28 @@ class CallTool:
 ResponsePart = Say | CallTool
 
 
+class ResponderError(Exception):
+    """A responder could not produce its response (e.g. its language model is unreachable).
+
+    The server ends the response with ``status: "failed"`` and this message as the reason's
+    detail; the connection and the conversation go on.
+    """
+
+
+def _no_mark(what: str) -> None:
+    pass
+
+
 @attrs.frozen
 class ResponseContext:
+    """What a responder answers from.  ``mark(what)`` notes a moment of the response on the
+    server's timeline (e.g. a brain's first text), for latency breakdowns."""
+
     conversation: tuple[p.ConversationItem, ...]
     session: p.SessionConfig
     params: p.ResponseParams | None
     audio_output: bool
+    mark: Callable[[str], None] = attrs.field(default=_no_mark, eq=False, repr=False)
 
 
 class Responder(Protocol):

@@ -13,7 +13,16 @@ three kinds of task in its own nursery:
   events never land in the middle of them and event ids stay in order on the wire;
 * one **response** task at a time, iterating the responder inside its own cancel scope, with a
   checkpoint after every part so that ``response.cancel`` or a barge-in stops it promptly; it
-  always ends with ``session.finish_response`` → ``response.done``.
+  first waits for the transcripts of the user's speech (when there are ears), and always ends
+  with ``session.finish_response`` → ``response.done`` (``failed`` when the responder raised
+  :class:`ResponderError`);
+* with a :class:`Transcriber`, the **ears** task (see _transcriber.py) recognizing the user's
+  speech while it arrives.
+
+Every connection writes what happened when (end of turn, transcript ready, response started,
+first text from the responder, first audio sent, ...) to the server's :class:`Timeline`, in
+``trio.current_time()`` seconds: the benchmark and ``rtagents demo`` split a turn's latency
+from it.
 
 No key is required and any ``Authorization`` header is ignored.  The server only listens where
 it is told (loopback by default).
@@ -23,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections import deque
 from collections.abc import AsyncIterator
 
 import attrs
@@ -39,18 +49,44 @@ from trio_websocket import (
 from rtagents import protocol as p
 
 from ._core import CancelResponse, ServerSession, StartResponse
-from ._responders import CallTool, Responder, ResponseContext, ScriptedResponder
+from ._responders import CallTool, Responder, ResponderError, ResponseContext, ScriptedResponder
+from ._transcriber import Ears, Transcriber
 
 SEND_QUEUE_SIZE = 64
 
 
+@attrs.frozen
+class Mark:
+    """``what`` happened at ``t`` (trio clock seconds) to ``ref`` (an item or response id)."""
+
+    t: float
+    what: str
+    ref: str
+
+
+@attrs.define(eq=False)
+class Timeline:
+    """The latest marks of a server's connections (bounded: the oldest are forgotten)."""
+
+    marks: deque[Mark] = attrs.field(factory=lambda: deque(maxlen=4096))
+
+    def mark(self, what: str, ref: str) -> None:
+        self.marks.append(Mark(trio.current_time(), what, ref))
+
+    def first(self, what: str, *, after: float = float("-inf")) -> Mark | None:
+        """The first mark named `what` at or after time `after`."""
+        return next((m for m in self.marks if m.what == what and m.t >= after), None)
+
+
 @attrs.define(eq=False)
 class LocalServer:
-    """A running server: where it listens, and the sessions of its connections so far."""
+    """A running server: where it listens, the sessions of its connections so far, and the
+    timeline of what happened in them."""
 
     host: str
     port: int
     sessions: list[ServerSession] = attrs.field(factory=list)
+    timeline: Timeline = attrs.field(factory=Timeline)
 
     @property
     def url(self) -> str:
@@ -63,6 +99,9 @@ class _Connection:
     session: ServerSession
     responder: Responder
     pace: float | None
+    transcriber: Transcriber | None = None
+    timeline: Timeline = attrs.field(factory=Timeline)
+    _ears: Ears | None = attrs.field(init=False, default=None)
     _tx: trio.MemorySendChannel[list[str]] = attrs.field(init=False)
     _rx: trio.MemoryReceiveChannel[list[str]] = attrs.field(init=False)
     _response_scope: trio.CancelScope | None = attrs.field(init=False, default=None)
@@ -75,12 +114,20 @@ class _Connection:
     async def run(self) -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._writer)
+            if self.transcriber is not None:
+                self._ears = Ears(self.session, self.transcriber, self._send, self.timeline.mark)
+                await nursery.start(self._ears.run)
             try:
                 await self._send(self.session.opened())
                 while True:
                     message = await self.ws.get_message()
                     outcome = self.session.receive(message)
+                    for event in outcome.events:
+                        if isinstance(event, p.InputAudioBufferSpeechStopped):
+                            self.timeline.mark("speech_stopped", event.item_id)
                     await self._send(outcome.events)
+                    if outcome.user_audio and self._ears is not None:
+                        await self._ears.put(outcome.user_audio)
                     action = outcome.action
                     if isinstance(action, StartResponse):
                         await self._send(self.session.begin_response(action))
@@ -112,30 +159,54 @@ class _Connection:
         session = self.session
         active = session.active
         assert active is not None
-        context = ResponseContext(
-            conversation=session.conversation(),
-            session=session.config,
-            params=active.params,
-            audio_output="audio" in session.output_modalities(active.params),
-        )
+        response_id = active.id
+
+        def mark(what: str) -> None:
+            self.timeline.mark(what, response_id)
+
+        failure: str | None = None
         with trio.CancelScope() as scope:
             self._response_scope = scope
-            async with contextlib.aclosing(self.responder.respond(context)) as parts:  # type: ignore[type-var]
-                async for part in parts:
-                    if isinstance(part, CallTool):
-                        events = session.response_function_call(part.name, part.arguments)
-                    else:
-                        events = session.response_text(part.text) if part.text else []
-                        if part.audio:
-                            events += session.response_audio(part.audio)
-                    await self._send(events)
-                    if self.pace:
-                        await trio.sleep(self.pace)
-                    else:
-                        await trio.lowlevel.checkpoint()
+            mark("response_started")
+            if self._ears is not None:
+                await self._ears.wait_transcripts()
+            context = ResponseContext(
+                conversation=session.conversation(),
+                session=session.config,
+                params=active.params,
+                audio_output="audio" in session.output_modalities(active.params),
+                mark=mark,
+            )
+            first_audio = first_text = True
+            try:
+                async with contextlib.aclosing(self.responder.respond(context)) as parts:  # type: ignore[type-var]
+                    async for part in parts:
+                        if isinstance(part, CallTool):
+                            mark("tool_call")
+                            events = session.response_function_call(part.name, part.arguments)
+                        else:
+                            events = session.response_text(part.text) if part.text else []
+                            if part.audio:
+                                events += session.response_audio(part.audio)
+                        await self._send(events)
+                        if first_text and not isinstance(part, CallTool) and part.text:
+                            first_text = False
+                            mark("first_text_sent")
+                        if first_audio and not isinstance(part, CallTool) and part.audio:
+                            first_audio = False
+                            mark("first_audio_sent")
+                        if self.pace:
+                            await trio.sleep(self.pace)
+                        else:
+                            await trio.lowlevel.checkpoint()
+            except ResponderError as exc:
+                failure = str(exc) or type(exc).__name__
         self._response_scope = None
+        mark("response_done")
         if scope.cancelled_caught:
             events = session.finish_response("cancelled", self._cancel_reason)
+        elif failure is not None:
+            events = session.finish_response("failed", failure)
         else:
             events = session.finish_response("completed")
         with trio.CancelScope(shield=True):
@@ -148,6 +219,7 @@ async def serve_stream(
     responder: Responder | None = None,
     pace: float | None = None,
     server: LocalServer | None = None,
+    transcriber: Transcriber | None = None,
     max_message_size: int = 32 * 2**20,
 ) -> None:
     """Serve one Realtime connection over any byte stream (e.g. one end of
@@ -156,24 +228,29 @@ async def serve_stream(
         request = await wrap_server_stream(nursery, stream, max_message_size=max_message_size)
         chosen = responder if responder is not None else ScriptedResponder()
         try:
-            await _serve_request(request, chosen, pace, server)
+            await _serve_request(request, chosen, pace, server, transcriber)
         finally:
             nursery.cancel_scope.cancel()
 
 
 async def _serve_request(
-    request: WebSocketRequest, responder: Responder, pace: float | None, server: LocalServer | None
+    request: WebSocketRequest,
+    responder: Responder,
+    pace: float | None,
+    server: LocalServer | None,
+    transcriber: Transcriber | None,
 ) -> None:
     """One connection, however it arrived: the endpoint check, then the session to its end."""
     if not request.path.startswith("/v1/realtime"):
         await request.reject(404, body=b"the Realtime endpoint is /v1/realtime")
         return
     ws = await request.accept()
-    session = ServerSession()
+    session = ServerSession(stream_user_audio=transcriber is not None)
+    timeline = server.timeline if server is not None else Timeline()
     if server is not None:
         server.sessions.append(session)
     try:
-        await _Connection(ws, session, responder, pace).run()
+        await _Connection(ws, session, responder, pace, transcriber, timeline).run()
     finally:
         with trio.CancelScope(shield=True):
             await ws.aclose()
@@ -185,19 +262,22 @@ async def serve_local_realtime(
     *,
     responder: Responder | None = None,
     pace: float | None = None,
+    transcriber: Transcriber | None = None,
     max_message_size: int = 32 * 2**20,
     task_status: trio.TaskStatus[LocalServer] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until cancelled.  ``task_status.started`` gets the :class:`LocalServer`.
 
     ``pace`` is a pause in seconds after each response part (None: as fast as produced).
+    ``transcriber`` gives the server ears: user speech is recognized as it arrives, filling
+    the items' transcripts (and sending transcription events when the session asks).
     """
     chosen = responder if responder is not None else ScriptedResponder()
     server: LocalServer | None = None
 
     async def handler(request: WebSocketRequest) -> None:
         assert server is not None
-        await _serve_request(request, chosen, pace, server)
+        await _serve_request(request, chosen, pace, server, transcriber)
 
     async with trio.open_nursery() as nursery:
         serve = functools.partial(
@@ -210,12 +290,17 @@ async def serve_local_realtime(
 
 @contextlib.asynccontextmanager
 async def open_local_realtime_server(
-    responder: Responder | None = None, *, pace: float | None = None
+    responder: Responder | None = None,
+    *,
+    pace: float | None = None,
+    transcriber: Transcriber | None = None,
 ) -> AsyncIterator[LocalServer]:
     """Run the server on a free loopback port for the duration of the block (tests, examples)."""
     async with trio.open_nursery() as nursery:
         server = await nursery.start(
-            functools.partial(serve_local_realtime, responder=responder, pace=pace)
+            functools.partial(
+                serve_local_realtime, responder=responder, pace=pace, transcriber=transcriber
+            )
         )
         try:
             yield server

@@ -19,6 +19,7 @@ from trio_websocket import WebSocketConnection, wrap_client_stream
 
 from rtagents.local import LocalServer, Responder
 from rtagents.local._server import serve_stream
+from rtagents.local._transcriber import Transcriber
 from rtagents.models import OpenAIRealtimeConfig, OpenAIRealtimeLink
 
 
@@ -29,6 +30,7 @@ class LocalModel:
     responder: Responder | None = None
     pace: float | None = None
     server: LocalServer = attrs.field(factory=lambda: LocalServer("memory", 0))
+    transcriber: Transcriber | None = None
 
     def link_factory(self, config: OpenAIRealtimeConfig) -> OpenAIRealtimeLink:
         config = attrs.evolve(config, url="ws://memory/v1/realtime", api_key="unused")
@@ -39,7 +41,12 @@ class LocalModel:
     ) -> tuple[WebSocketConnection, trio.abc.AsyncResource]:
         client, server = trio.testing.memory_stream_pair()
         serve = functools.partial(
-            serve_stream, server, responder=self.responder, pace=self.pace, server=self.server
+            serve_stream,
+            server,
+            responder=self.responder,
+            pace=self.pace,
+            server=self.server,
+            transcriber=self.transcriber,
         )
         nursery.start_soon(serve)
         ws = await wrap_client_stream(
@@ -53,8 +60,13 @@ class LocalModel:
         return ws, client
 
 
-def local_model(responder: Responder | None = None, *, pace: float | None = None) -> LocalModel:
-    return LocalModel(responder, pace)
+def local_model(
+    responder: Responder | None = None,
+    *,
+    pace: float | None = None,
+    transcriber: Transcriber | None = None,
+) -> LocalModel:
+    return LocalModel(responder, pace, transcriber=transcriber)
 
 
 LinkFactory = Callable[[OpenAIRealtimeConfig], OpenAIRealtimeLink]

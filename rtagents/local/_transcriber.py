@@ -1,0 +1,186 @@
+"""The local server's ears: the transcriber interface and the per-connection recognition task.
+
+Theory of operation
+-------------------
+The sans-IO core hands the caller's speech out as :class:`~._core.UserAudio` pieces while the
+user is still speaking (see ``ServerSession.stream_user_audio``).  The connection's reader puts
+them on a bounded channel (no drops: recognition must hear every sample; when the recognizer
+falls behind, the reader waits) and marks the item's transcript as *pending* at once, so a
+response that starts right after the commit knows to wait for it.
+
+:class:`Ears` is that channel's consumer, one task per connection.  It takes whatever pieces
+are queued in one go (a recognizer that fell behind catches up in larger batches rather than
+one call per 20 ms frame), feeds each item's utterance, turns growing partial hypotheses into
+``…transcription.delta`` events (only while they extend what was already said: a revised
+partial waits for the final result) and, at the item's commit, finishes the utterance and
+reports ``…transcription.completed``.  A recognizer error becomes ``…transcription.failed``
+with an empty transcript; the conversation goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import attrs
+import trio
+
+from rtagents import protocol as p
+
+from ._core import ServerSession, UserAudio
+
+QUEUE_SIZE = 1024  # pieces: about 20 s of 20 ms frames
+
+
+class Utterance(Protocol):
+    """One item's speech being recognized."""
+
+    async def feed(self, pcm16: bytes) -> str:
+        """Take more PCM16 (at the rate given to ``open_utterance``); return the current
+        partial hypothesis ("" when none yet)."""
+        ...
+
+    async def finish(self) -> str:
+        """The final transcript; the utterance is closed."""
+        ...
+
+    async def aclose(self) -> None:
+        """Abandon the utterance (its speech was cleared)."""
+        ...
+
+
+class Transcriber(Protocol):
+    """Speech recognition for the local server (e.g. ``speech.PocketsphinxRecognizer``)."""
+
+    async def open_utterance(self, rate: int) -> Utterance: ...
+
+
+@attrs.define
+class _Open:
+    utterance: Utterance
+    said: str = ""  # the text already announced in deltas
+    samples: int = 0
+    rate: int = 16000
+
+
+@attrs.define(eq=False)
+class Ears:
+    """Recognition for one connection; see the module docstring."""
+
+    session: ServerSession
+    transcriber: Transcriber
+    send: Callable[[list[p.WireEvent]], Awaitable[None]]
+    mark: Callable[[str, str], None] = lambda what, item_id: None
+    _tx: trio.MemorySendChannel[UserAudio] = attrs.field(init=False)
+    _rx: trio.MemoryReceiveChannel[UserAudio] = attrs.field(init=False)
+    _pending: dict[str, trio.Event] = attrs.field(init=False, factory=dict)
+    _open: dict[str, _Open] = attrs.field(init=False, factory=dict)
+    _failed: set[str] = attrs.field(init=False, factory=set)  # until their commit or discard
+    failures: int = attrs.field(init=False, default=0)
+
+    def __attrs_post_init__(self) -> None:
+        self._tx, self._rx = trio.open_memory_channel[UserAudio](QUEUE_SIZE)
+
+    async def put(self, pieces: list[UserAudio]) -> None:
+        """From the reader: queue the pieces (waits when recognition is behind)."""
+        for piece in pieces:
+            if piece.item_id not in self._pending:
+                self._pending[piece.item_id] = trio.Event()
+            if piece.kind == "commit":
+                self.mark("end_of_turn", piece.item_id)
+            await self._tx.send(piece)
+
+    async def wait_transcripts(self) -> None:
+        """Wait until every item queued so far has its final transcript (or was dropped)."""
+        for event in list(self._pending.values()):
+            await event.wait()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        try:
+            async for piece in self._rx:
+                batch = [piece]
+                while True:
+                    try:
+                        batch.append(self._rx.receive_nowait())
+                    except trio.WouldBlock:
+                        break
+                await self._handle(batch)
+        finally:
+            with trio.CancelScope(shield=True):
+                for state in self._open.values():
+                    await state.utterance.aclose()
+            self._open.clear()
+
+    async def _handle(self, batch: list[UserAudio]) -> None:
+        # Join consecutive audio of the same item: one recognizer call per item per batch.
+        merged: list[UserAudio] = []
+        for piece in batch:
+            last = merged[-1] if merged else None
+            if last and last.item_id == piece.item_id and last.kind == "audio":
+                merged[-1] = attrs.evolve(piece, pcm=last.pcm + piece.pcm)
+            else:
+                merged.append(piece)
+        for piece in merged:
+            await self._one(piece)
+
+    async def _one(self, piece: UserAudio) -> None:
+        item_id = piece.item_id
+        if item_id in self._failed:
+            if piece.kind != "audio":
+                self._failed.discard(item_id)
+            return
+        state = self._open.get(item_id)
+        try:
+            if piece.kind == "discard":
+                if state is not None:
+                    del self._open[item_id]
+                    await state.utterance.aclose()
+                self._done(item_id)
+                return
+            if state is None:
+                utterance = await self.transcriber.open_utterance(piece.rate)
+                state = self._open[item_id] = _Open(utterance, rate=piece.rate)
+            if piece.pcm:
+                state.samples += len(piece.pcm) // 2
+                partial = await state.utterance.feed(piece.pcm)
+                await self._announce(item_id, state, partial)
+            if piece.kind == "commit":
+                del self._open[item_id]
+                transcript = await state.utterance.finish()
+                await self._announce(item_id, state, transcript)
+                self.mark("transcribed", item_id)
+                await self.send(
+                    self.session.transcription_completed(
+                        item_id, transcript, audio_seconds=state.samples / state.rate
+                    )
+                )
+                self._done(item_id)
+        except Exception as exc:  # a recognizer failure must not end the connection
+            self.failures += 1
+            self._open.pop(item_id, None)
+            if piece.kind == "audio":
+                self._failed.add(item_id)
+            if state is not None:
+                with trio.CancelScope(shield=True):
+                    await _quietly_close(state.utterance)
+            message = f"speech recognition failed: {type(exc).__name__}: {exc}"
+            await self.send(self.session.transcription_failed(item_id, message))
+            self._done(item_id)
+
+    async def _announce(self, item_id: str, state: _Open, text: str) -> None:
+        if text.startswith(state.said) and len(text) > len(state.said):
+            delta = text[len(state.said) :]
+            state.said = text
+            await self.send(self.session.transcription_delta(item_id, delta))
+
+    def _done(self, item_id: str) -> None:
+        event = self._pending.pop(item_id, None)
+        if event is not None:
+            event.set()
+
+
+async def _quietly_close(utterance: Utterance) -> None:
+    with contextlib.suppress(Exception):
+        await utterance.aclose()
