@@ -2,6 +2,8 @@
 
 Sub-commands that exist today:
 
+* ``rtagents demo`` — a voice conversation with the demo agent on the embedded offline model
+  (or OpenAI's with ``--model openai``); WAV files in and out when there is no sound card.
 * ``rtagents info`` — the installed version and the native kernel build in use.
 * ``rtagents local-server`` — a local OpenAI-Realtime-protocol server (deterministic scripted
   responder) for development and tests; prints ``listening on ws://HOST:PORT/v1/realtime``.
@@ -68,12 +70,26 @@ def _local_server(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from rtagents.demo import main as demo_main
+
+    return demo_main(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="rtagents", description="trio-native realtime voice agents"
     )
     parser.add_argument("--version", action="version", version=f"rtagents {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser(
+        "demo",
+        help="talk to the demo agent (offline local model; WAV files when there is no sound card)",
+    )
+    from rtagents.demo import add_arguments
+
+    add_arguments(demo)
+    demo.set_defaults(run=_demo)
     commands.add_parser("info", help="show the version and the native kernel build").set_defaults(
         run=_info
     )

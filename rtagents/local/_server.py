@@ -123,7 +123,9 @@ class _Connection:
                     message = await self.ws.get_message()
                     outcome = self.session.receive(message)
                     for event in outcome.events:
-                        if isinstance(event, p.InputAudioBufferSpeechStopped):
+                        if isinstance(event, p.InputAudioBufferSpeechStarted):
+                            self.timeline.mark("speech_started", event.item_id)
+                        elif isinstance(event, p.InputAudioBufferSpeechStopped):
                             self.timeline.mark("speech_stopped", event.item_id)
                     await self._send(outcome.events)
                     if outcome.user_audio and self._ears is not None:

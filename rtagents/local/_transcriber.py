@@ -173,6 +173,7 @@ class Ears:
         if text.startswith(state.said) and len(text) > len(state.said):
             delta = text[len(state.said) :]
             state.said = text
+            self.mark("transcript_delta", item_id)
             await self.send(self.session.transcription_delta(item_id, delta))
 
     def _done(self, item_id: str) -> None:

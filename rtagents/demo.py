@@ -1,0 +1,491 @@
+"""``rtagents demo``: a voice conversation with the demo agent, offline by default.
+
+Theory of operation
+-------------------
+The demo runs the whole runtime — capture, local VAD, the model link, tools, playback — on real
+speech.  The model is the embedded local server (started in-process on a loopback port, and
+reached over a real WebSocket like any Realtime endpoint) with the offline speech cascade:
+pocketsphinx hears, a rule-based brain (or any chat-completions endpoint) answers and calls
+the agent's tools, espeak-ng speaks.  With ``--model openai`` (or ``OPENAI_API_KEY`` set) the
+same session talks to OpenAI's Realtime API instead.
+
+Audio comes from the microphone and goes to the speaker when there are devices; otherwise —
+or with ``--input`` / ``--output`` — a WAV file is played as the user's voice (paced in real
+time, through the capture actor) and the agent's voice is written to a WAV file as it plays.
+With no input file, a sample question is synthesized at the first run and kept in the cache.
+
+What it prints: the user's transcript, tool calls, the agent's transcript, and for each turn
+the latency from the end of the user's speech to the first agent audio, split into stages
+(see :mod:`rtagents.local._latency`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import sys
+import time
+import wave
+from pathlib import Path
+from typing import Any, TextIO
+
+import attrs
+import numpy as np
+import trio
+
+from rtagents import items as it
+from rtagents import protocol as p
+from rtagents.actors.capture import AudioSource, SoundDeviceSource, WavSource
+from rtagents.actors.playback import AudioSink, SoundDeviceSink, WavSink
+from rtagents.demo_agent import demo_agent
+from rtagents.models import OpenAIRealtimeConfig
+from rtagents.session import RealtimeRunConfig, RealtimeSession, open_session
+
+SAMPLE_QUESTION = "What is the weather like in London today?"
+
+#: What the local model recognizes by default: the demo agent's questions, as a JSGF grammar
+#: (pocketsphinx's open English model is available with ``--open-vocabulary``).
+DEMO_GRAMMAR = """#JSGF V1.0;
+grammar demo;
+public <utterance> = <weather> | <time> | <greeting> | <thanks> | <bye> | <stop>;
+<weather> = [<ask>] [about] the weather [like] [<where>] [<when>]
+          | will it rain [<where>] [<when>] | is it (cold | warm | hot) [<where>] [<when>];
+<ask> = what is | what's | how is | tell me | please tell me | can you tell me | and;
+<time> = what time is it [<where>] [now] | [<ask>] the time [<where>]
+       | what is the time [<where>];
+<where> = in <city>;
+<when> = today | tomorrow | now | right now | this morning | tonight;
+<city> = paris | london | berlin | madrid | rome | oslo | new york | chicago | los angeles
+       | tokyo | sydney | moscow | boston | seattle | toronto | dublin | amsterdam | vienna
+       | lisbon | athens;
+<greeting> = hello | hi | hey | hello there | good morning | good evening | how are you;
+<thanks> = thank you | thanks | thank you very much;
+<bye> = goodbye | bye | bye bye | see you;
+<stop> = stop | wait | never mind | cancel;
+"""
+
+TRANSCRIPTION = p.Transcription(model="gpt-4o-mini-transcribe")
+SILENCE_MS = 500  # the server VAD's silence duration (the local server's and OpenAI's default)
+
+
+class DemoError(Exception):
+    """Something the user can fix (a missing extra, a bad file); printed without a traceback."""
+
+
+def cache_dir(environ: Any = os.environ) -> Path:
+    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rtagents"
+
+
+def write_wav(path: Path, pcm: bytes, rate: int = 24000) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with wave.open(str(tmp), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm)
+    tmp.replace(path)  # never leave a half-written file where the next run would read it
+
+
+def synthesize_question(text: str) -> bytes:
+    """`text` spoken by espeak-ng at 24 kHz, with half a second of silence before it."""
+    from rtagents.local.speech import EspeakVoice, SpeechUnavailable
+
+    try:
+        voice = EspeakVoice(threaded=False)
+    except SpeechUnavailable as exc:
+        raise DemoError(f"{exc} (or give --input question.wav)") from exc
+    return bytes(2 * 12000) + voice.synthesize_sync(text)
+
+
+def sample_question(question: str | None, environ: Any = os.environ) -> Path:
+    """The WAV file of the question: the cached sample, made at the first run."""
+    if question is None:
+        path = cache_dir(environ) / "sample-question.wav"
+        if not path.exists():
+            write_wav(path, synthesize_question(SAMPLE_QUESTION))
+        return path
+    path = cache_dir(environ) / "question.wav"
+    write_wav(path, synthesize_question(question))
+    return path
+
+
+def speech_end_seconds(pcm16: bytes, rate: int, threshold_dbfs: float = -45) -> list[float]:
+    """Where each stretch of speech in `pcm16` ends (seconds from its start): the last 20 ms
+    window above `threshold_dbfs` before at least SILENCE_MS of quiet."""
+    pcm = np.frombuffer(pcm16, dtype="<i2").astype(np.float64)
+    win = rate // 50
+    n = len(pcm) // win
+    if n == 0:
+        return []
+    rms = np.sqrt(np.mean(pcm[: n * win].reshape(n, win) ** 2, axis=1))
+    loud = rms > 32768 * 10 ** (threshold_dbfs / 20)
+    ends, quiet, last_loud = [], 0, None
+    for i, flag in enumerate(loud):
+        if flag:
+            last_loud, quiet = i, 0
+        elif last_loud is not None:
+            quiet += 1
+            if quiet * 20 >= SILENCE_MS:
+                ends.append((last_loud + 1) * win / rate)
+                last_loud = None
+    if last_loud is not None:
+        ends.append((last_loud + 1) * win / rate)
+    return ends
+
+
+@attrs.define(eq=False)
+class TimedSource:
+    """A source that notes when its first frame and its end came (to place the file's speech on
+    the trio clock)."""
+
+    inner: AudioSource
+    rate: int = attrs.field(init=False)
+    started_at: float | None = None
+    finished: trio.Event = attrs.field(factory=trio.Event)
+
+    def __attrs_post_init__(self) -> None:
+        self.rate = self.inner.rate
+
+    async def frames(self) -> Any:
+        try:
+            async for frame in self.inner.frames():
+                if self.started_at is None:
+                    self.started_at = trio.current_time()
+                yield frame
+        finally:
+            self.finished.set()
+
+
+@attrs.define(eq=False)
+class Printer:
+    """Turns session events into the demo's transcript lines."""
+
+    out: TextIO
+    client_audio: list[float] = attrs.field(factory=list)
+    users_said: dict[str, str] = attrs.field(factory=dict)
+    agent_said: dict[str, str] = attrs.field(factory=dict)
+    tool_calls: list[tuple[str, str, str]] = attrs.field(factory=list)
+    _last_audio_item: str | None = None
+
+    def say(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+    def on_event(self, event: Any) -> None:
+        kind = event.type
+        if kind == "audio":
+            if event.item_id != self._last_audio_item:
+                self._last_audio_item = event.item_id
+                self.client_audio.append(trio.current_time())
+        elif kind == "tool_start":
+            self.say(f"  tool   {event.tool.name}({event.arguments})")
+        elif kind == "tool_end":
+            self.tool_calls.append((event.tool.name, event.arguments, str(event.output)))
+            self.say(f"  tool → {event.output}")
+        elif kind == "audio_interrupted":
+            self.say("  (the agent was interrupted)")
+        elif kind == "error":
+            self.say(f"  error: {event.error}")
+        elif kind == "history_updated":
+            for item in event.history:
+                self._transcripts(item)
+
+    def _transcripts(self, item: Any) -> None:
+        if isinstance(item, it.UserMessageItem):
+            text = " ".join(getattr(c, "transcript", None) or "" for c in item.content).strip()
+            if text and item.item_id not in self.users_said:
+                self.users_said[item.item_id] = text
+                self.say(f"you:     {text}")
+        elif isinstance(item, it.AssistantMessageItem) and item.status == "completed":
+            text = "".join(
+                getattr(c, "transcript", None) or getattr(c, "text", None) or ""
+                for c in item.content
+            ).strip()
+            if text and item.item_id not in self.agent_said:
+                self.agent_said[item.item_id] = text
+                self.say(f"agent:   {text}")
+
+
+async def wait_until_quiet(session: RealtimeSession, *, settle: float = 0.6) -> None:
+    """Until the agent has nothing left to say, play or run (for `settle` seconds in a row)."""
+    quiet_since: float | None = None
+    while True:
+        stats = session.statistics()
+        playback = stats.playback
+        busy = (
+            stats.state != "idle"
+            or (playback is not None and (playback.playing or playback.queued_ms > 0))
+            or stats.tools.running > 0
+        )
+        now = trio.current_time()
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = now
+        elif now - quiet_since >= settle:
+            return
+        await trio.sleep(0.05)
+
+
+@attrs.frozen
+class DemoResult:
+    users_said: list[str]
+    agent_said: list[str]
+    tool_calls: list[tuple[str, str, str]]
+    turns: list[Any]  # TurnLatency (local model) — empty for OpenAI
+    output: Path | None
+
+
+async def run_demo(
+    args: argparse.Namespace, out: TextIO = sys.stdout, *, in_memory: bool = False
+) -> DemoResult:
+    """The demo as a coroutine (the CLI runs it with ``trio.run``).
+
+    `in_memory` (for tests on trio's MockClock) runs the local model over an in-memory
+    transport with recognition and synthesis inline instead of on a socket and worker threads.
+    """
+    use_openai = args.model == "openai" or (args.model is None and os.environ.get("OPENAI_API_KEY"))
+    if use_openai and not os.environ.get("OPENAI_API_KEY"):
+        raise DemoError("--model openai needs OPENAI_API_KEY in the environment")
+    printer = Printer(out)
+    live = args.input is None and args.output is None and not args.files and _has_devices()
+    source: AudioSource
+    sink: AudioSink
+    timed: TimedSource | None = None
+    speech_ends: list[float] = []
+    output: Path | None = None
+    if live:
+        source, sink = SoundDeviceSource(24000), SoundDeviceSink(24000)
+        printer.say("live: speak into the microphone (Ctrl-C to stop)")
+    else:
+        path = Path(args.input) if args.input else sample_question(args.question)
+        try:
+            wav = WavSource(path, realtime=True, tail_silence_ms=1500)
+        except (OSError, ValueError) as exc:
+            raise DemoError(f"cannot read --input: {exc}") from exc
+        speech_ends = speech_end_seconds(wav.pcm, wav.rate)
+        timed = TimedSource(wav)
+        source = timed
+        output = Path(args.output or "answer.wav")
+        sink = WavSink(output, 24000, realtime=True)
+        printer.say(f"input:   {path} ({wav.seconds:.1f} s)   output: {output}")
+
+    settings = p.SessionConfig(
+        audio=p.AudioConfig(input=p.AudioInputConfig(transcription=TRANSCRIPTION))
+    )
+    server = None
+    async with trio.open_nursery() as nursery:
+        if use_openai:
+            model_config = OpenAIRealtimeConfig()
+            printer.say("model:   OpenAI Realtime API")
+            link_factory = None
+        else:
+            server, link_factory = await _start_local_model(nursery, args, printer, in_memory)
+            model_config = OpenAIRealtimeConfig(url=server.url, api_key="local")
+        config = RealtimeRunConfig(
+            model=model_config,
+            model_settings=settings,
+            audio_source=source,
+            audio_sink=sink,
+            link_factory=link_factory,
+        )
+        async with open_session(demo_agent(), config) as session:
+            nursery.start_soon(_pump, session, printer)
+            if timed is None:
+                await trio.sleep_forever()
+            await timed.finished.wait()
+            with trio.move_on_after(args.timeout):
+                await wait_until_quiet(session)
+        nursery.cancel_scope.cancel()
+
+    turns: list[Any] = []
+    if server is not None:
+        from rtagents.local._latency import format_turn, turn_latencies
+
+        base = timed.started_at if timed is not None and timed.started_at is not None else None
+        ends = [base + e for e in speech_ends] if base is not None else []
+        turns = turn_latencies(
+            server.timeline.marks,
+            speech_ends=ends,
+            silence_ms=SILENCE_MS,
+            client_audio=printer.client_audio,
+        )
+        for n, turn in enumerate(turns, 1):
+            printer.say(f"turn {n} latency (end of your speech → first agent audio):")
+            printer.say(format_turn(turn))
+    if output is not None:
+        with wave.open(str(output), "rb") as wav_out:
+            seconds = wav_out.getnframes() / wav_out.getframerate()
+        printer.say(f"wrote {output} ({seconds:.1f} s of agent audio)")
+    return DemoResult(
+        users_said=list(printer.users_said.values()),
+        agent_said=list(printer.agent_said.values()),
+        tool_calls=printer.tool_calls,
+        turns=turns,
+        output=output,
+    )
+
+
+async def _pump(session: RealtimeSession, printer: Printer) -> None:
+    async for event in session:
+        printer.on_event(event)
+
+
+async def _start_local_model(
+    nursery: trio.Nursery, args: argparse.Namespace, printer: Printer, in_memory: bool
+) -> tuple[Any, Any]:
+    """The local speech model, warmed up and serving: (its LocalServer, a link factory or None)."""
+    from rtagents.local import serve_local_realtime
+    from rtagents.local.speech import SpeechModel, SpeechUnavailable, speech_model
+
+    def build() -> SpeechModel:
+        try:
+            model = speech_model(
+                brain=args.brain,
+                grammar=None if args.open_vocabulary else DEMO_GRAMMAR,
+                threaded=not in_memory,
+            )
+        except (SpeechUnavailable, ValueError) as exc:
+            raise DemoError(str(exc)) from exc
+        model.warm_up()
+        return model
+
+    printer.say(
+        "model:   local (pocketsphinx → "
+        + (
+            "chat-completions brain"
+            if (args.brain or os.environ.get("RTAGENTS_BRAIN")) == "chat"
+            else "rule-based brain"
+        )
+        + " → espeak-ng), no network"
+    )
+    started = time.perf_counter()
+    done = trio.Event()
+
+    async def progress() -> None:
+        dots = 0
+        with trio.move_on_after(60):
+            while not done.is_set():
+                print(
+                    "\rwarming up the speech models" + "." * (dots % 4) + "   ",
+                    end="",
+                    file=printer.out,
+                    flush=True,
+                )
+                dots += 1
+                with trio.move_on_after(0.25):
+                    await done.wait()
+
+    if in_memory:
+        from rtagents.testing import local_model
+
+        model = build()
+        memory = local_model(model.responder, transcriber=model.recognizer)
+        return memory.server, memory.link_factory
+    nursery.start_soon(progress)
+    try:
+        model = await trio.to_thread.run_sync(build)
+    finally:
+        done.set()
+    print(
+        f"\rwarming up the speech models: ready in {time.perf_counter() - started:.2f} s",
+        file=printer.out,
+        flush=True,
+    )
+    server = await nursery.start(
+        functools.partial(
+            serve_local_realtime,
+            responder=model.responder,
+            transcriber=model.recognizer,
+        )
+    )
+    return server, None
+
+
+def _has_devices() -> bool:
+    """Whether a default microphone and speaker exist (sounddevice and PortAudio installed)."""
+    try:
+        import sounddevice as sd
+
+        sd.query_devices(kind="input")
+        sd.query_devices(kind="output")
+    except Exception:  # no library, no PortAudio, or no device
+        return False
+    return True
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", metavar="WAV", help="the user's voice from a 16-bit WAV file")
+    parser.add_argument(
+        "--output", metavar="WAV", help="write the agent's voice here (default: answer.wav)"
+    )
+    parser.add_argument(
+        "--files",
+        action="store_true",
+        help="use WAV files even when a microphone and speaker exist",
+    )
+    parser.add_argument(
+        "--question",
+        metavar="TEXT",
+        help=f"synthesize this question as the input (default: {SAMPLE_QUESTION!r})",
+    )
+    parser.add_argument(
+        "--model",
+        choices=("local", "openai"),
+        help="local (default; offline) or openai (the default when OPENAI_API_KEY is set)",
+    )
+    parser.add_argument(
+        "--brain",
+        choices=("rules", "chat"),
+        default=None,
+        help="the local model's brain: rules (default, deterministic, not a language model) or "
+        "chat (an OpenAI-compatible chat-completions endpoint: RTAGENTS_CHAT_URL, "
+        "RTAGENTS_CHAT_MODEL, RTAGENTS_CHAT_API_KEY)",
+    )
+    parser.add_argument(
+        "--open-vocabulary",
+        action="store_true",
+        help="recognize with pocketsphinx's open English model instead of the demo's grammar "
+        "(much less accurate)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds to wait for the agent after the input ends (default 30)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON at the end")
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        result = trio.run(run_demo, args)
+    except DemoError as exc:
+        print(f"rtagents demo: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    status = 0
+    if result.output is not None and not result.agent_said:
+        print("rtagents demo: the agent did not answer", file=sys.stderr)
+        status = 1
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "user": result.users_said,
+                    "agent": result.agent_said,
+                    "tool_calls": [
+                        {"name": n, "arguments": a, "output": o} for n, a, o in result.tool_calls
+                    ],
+                    "turns": [
+                        {"stages_ms": t.stages(), "total_ms": t.total_ms} for t in result.turns
+                    ],
+                    "output": str(result.output) if result.output else None,
+                }
+            )
+        )
+    return status
