@@ -84,3 +84,38 @@ def test_local_server_rejects_a_missing_script_and_a_negative_pace(
     assert "No such file" in capsys.readouterr().err
     assert main(["local-server", "--pace", "-1"]) == 2
     assert "--pace must be >= 0" in capsys.readouterr().err
+
+
+def test_demo_needs_a_key_for_openai(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert main(["demo", "--model", "openai", "--files"]) == 2
+    assert "needs OPENAI_API_KEY" in capsys.readouterr().err
+
+
+def test_demo_reports_a_bad_input_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    missing = tmp_path / "nowhere.wav"
+    assert main(["demo", "--input", str(missing), "--output", str(tmp_path / "a.wav")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read --input" in err
+    assert "Traceback" not in err
+
+
+def test_demo_rejects_unknown_brains(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["demo", "--brain", "oracle"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_speech_model_brain_from_the_environment() -> None:
+    speech = pytest.importorskip("rtagents.local.speech")
+    with pytest.raises(ValueError, match="unknown brain 'oracle'"):
+        speech.speech_model(environ={"RTAGENTS_BRAIN": "oracle"})
+    with pytest.raises(ValueError, match="RTAGENTS_CHAT_URL"):
+        speech.speech_model(environ={"RTAGENTS_BRAIN": "chat"})
+    model = speech.speech_model(environ={}, phrases=["hello"], threaded=False)
+    assert isinstance(model.brain, speech.RuleBrain)

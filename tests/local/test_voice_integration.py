@@ -13,6 +13,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 import trio
@@ -158,35 +159,49 @@ async def test_a_bad_input_file_is_a_clear_error(tmp_path: Path) -> None:
         await run_demo(args, io.StringIO(), in_memory=True)
 
 
+@attrs.frozen
+class Conversation:
+    events: list[RealtimeSessionEvent]
+    timed: list[tuple[float, Any]]  # (trio time, event)
+    sink: FakeAudioSink
+    server: Any  # the LocalServer
+    history: Any
+
+
+ASK_FOR_TRANSCRIPTS = p.SessionConfig(
+    audio=p.AudioConfig(input=p.AudioInputConfig(transcription=TRANSCRIPTION))
+)
+
+
 async def converse(
-    audio: bytes, *, run_for: float
-) -> tuple[list[RealtimeSessionEvent], FakeAudioSink, Any, list[tuple[float, Any]], Any]:
+    audio: bytes,
+    *,
+    run_for: float,
+    brain: Any = None,
+    settings: p.SessionConfig = ASK_FOR_TRANSCRIPTS,
+) -> Conversation:
     """Play `audio` as the user's voice to the demo agent on the local speech model."""
-    model_parts = speech.speech_model(grammar=DEMO_GRAMMAR, threaded=False)
+    model_parts = speech.speech_model(brain=brain, grammar=DEMO_GRAMMAR, threaded=False)
     model = local_model(model_parts.responder, transcriber=model_parts.recognizer)
     sink = FakeAudioSink()
     config = RealtimeRunConfig(
         audio_source=FakeAudioSource(frames(audio)),
         audio_sink=sink,
         link_factory=model.link_factory,
-        model_settings=p.SessionConfig(
-            audio=p.AudioConfig(input=p.AudioInputConfig(transcription=TRANSCRIPTION))
-        ),
+        model_settings=settings,
     )
-    events: list[RealtimeSessionEvent] = []
     timed: list[tuple[float, Any]] = []
     async with open_session(demo_agent(), config) as session, trio.open_nursery() as nursery:
 
         async def collect() -> None:
             async for event in session:
-                events.append(event)
                 timed.append((trio.current_time(), event))
 
         nursery.start_soon(collect)
         await trio.sleep(run_for)
         history = session.history
         nursery.cancel_scope.cancel()
-    return events, sink, model.server, timed, history
+    return Conversation([e for _, e in timed], timed, sink, model.server, history)
 
 
 def user_transcripts(history: Any) -> list[str]:
@@ -208,7 +223,8 @@ def agent_transcripts(history: Any) -> list[str]:
 async def test_two_consecutive_spoken_turns(autojump_clock: trio.testing.MockClock) -> None:
     first, second = say("What is the weather in Paris?"), say("What time is it in Tokyo?")
     audio = silence(0.5) + first + silence(5.0) + second + silence(5.0)
-    events, sink, server, _, history = await converse(audio, run_for=seconds(audio) + 2)
+    run = await converse(audio, run_for=seconds(audio) + 2)
+    events, sink, server, history = run.events, run.sink, run.server, run.history
 
     assert user_transcripts(history) == [
         "what is the weather in paris",
@@ -240,7 +256,8 @@ async def test_barge_in_mid_answer_truncates_at_the_heard_audio(
     barge_at = lead + seconds(question) + 0.5 + 1.5
     audio = silence(lead) + question + silence(barge_at - lead - seconds(question))
     audio += stop + silence(4.0)
-    _events, sink, server, timed, history = await converse(audio, run_for=seconds(audio) + 1)
+    run = await converse(audio, run_for=seconds(audio) + 1)
+    sink, server, timed, history = run.sink, run.server, run.timed, run.history
 
     interrupted = [t for t, e in timed if e.type == "audio_interrupted"]
     assert interrupted, "the agent was never interrupted"
@@ -287,27 +304,8 @@ async def test_a_chat_completions_brain_behind_the_same_ears_and_voice(
     ]
     async with open_fake_chat_server(replies) as chat:
         brain = speech.ChatCompletionsBrain(chat.url, "tiny", api_key="sk-test-secret")
-        parts = speech.speech_model(brain=brain, grammar=DEMO_GRAMMAR, threaded=False)
-        model = local_model(parts.responder, transcriber=parts.recognizer)
-        question = say("What is the weather in Paris?")
-        audio = silence(0.5) + question + silence(6.0)
-        sink = FakeAudioSink()
-        config = RealtimeRunConfig(
-            audio_source=FakeAudioSource(frames(audio)),
-            audio_sink=sink,
-            link_factory=model.link_factory,
-        )
-        events: list[RealtimeSessionEvent] = []
-        async with open_session(demo_agent(), config) as session, trio.open_nursery() as nursery:
-
-            async def collect() -> None:
-                async for event in session:
-                    events.append(event)
-
-            nursery.start_soon(collect)
-            await trio.sleep(seconds(audio) + 2)
-            history = session.history
-            nursery.cancel_scope.cancel()
+        audio = silence(0.5) + say("What is the weather in Paris?") + silence(6.0)
+        run = await converse(audio, run_for=seconds(audio) + 2, brain=brain)
         await brain.aclose()
 
     first, second = chat.requests
@@ -319,6 +317,34 @@ async def test_a_chat_completions_brain_behind_the_same_ears_and_voice(
     assert tool_message["role"] == "tool"
     assert tool_message["content"] == f"In Paris it is {sky} and {degrees} degrees."
     assert chat.auth_headers == ["Bearer sk-test-secret"] * 2
-    assert [e.arguments for e in events if e.type == "tool_start"] == ['{"city": "Paris"}']
-    assert agent_transcripts(history) == ["Paris looks fine today, enjoy your walk."]
-    assert sink.seconds_written > 1.5  # the answer was spoken
+    assert [e.arguments for e in run.events if e.type == "tool_start"] == ['{"city": "Paris"}']
+    assert agent_transcripts(run.history) == ["Paris looks fine today, enjoy your walk."]
+    assert run.sink.seconds_written > 1.5  # the answer was spoken
+
+
+async def test_a_telephone_format_session_hears_and_speaks_mu_law(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # G.711 μ-law at 8 kHz both ways (what Twilio carries): the recognizer gets 8 kHz PCM,
+    # the answer is synthesized at 24 kHz and leaves the server as μ-law deltas.
+    audio = silence(0.5) + say("What time is it in Tokyo?") + silence(5.0)
+    ulaw = p.AudioFormat.pcmu()
+    settings = p.SessionConfig(
+        audio=p.AudioConfig(
+            input=p.AudioInputConfig(format=ulaw, transcription=TRANSCRIPTION),
+            output=p.AudioOutputConfig(format=ulaw),
+        )
+    )
+    run = await converse(audio, run_for=seconds(audio) + 2, settings=settings)
+    history, sink = run.history, run.sink
+    raw = [e.data for e in run.events if e.type == "raw_model_event"]
+    (state,) = run.server.sessions
+    assert state.input_format == ulaw
+    assert state.output_format == ulaw
+    assert user_transcripts(history) == ["what time is it in tokyo"]
+    assert agent_transcripts(history)[0].endswith(" in Tokyo.")
+    deltas = [e for e in raw if isinstance(e, p.ResponseOutputAudioDelta)]
+    # μ-law is one byte per 8 kHz sample: the deltas' size matches the answer's duration.
+    ulaw_seconds = sum(len(bytes(d.audio)) for d in deltas) / 8000
+    assert ulaw_seconds == pytest.approx(sink.seconds_written, abs=0.2)
+    assert ulaw_seconds > 1.0
