@@ -101,15 +101,24 @@ class Outcome:
 
 
 def _merge(old: object, new: object) -> object:
-    """Field-wise update of attrs config values: what `new` leaves unset keeps `old`'s value."""
+    """Field-wise update of attrs config values: what `new` leaves unset keeps `old`'s value.
+
+    A field that can be UNSET tells "absent" (UNSET: keep) from an explicit ``null`` (None:
+    turn it off, e.g. ``turn_detection: null``); a field whose default is None cannot, so
+    None keeps the old value there.
+    """
     if new is None or new is p.UNSET:
         return old
     if attrs.has(type(new)) and type(new) is type(old) and not isinstance(new, p.AudioFormat):
-        changes = {
-            f.name: _merge(getattr(old, f.name), getattr(new, f.name))
-            for f in attrs.fields(cast(Any, type(new)))
-            if f.name != "raw"
-        }
+        changes: dict[str, object] = {}
+        for f in attrs.fields(cast(Any, type(new))):
+            if f.name == "raw":
+                continue
+            value = getattr(new, f.name)
+            if value is None and f.default is p.UNSET:
+                changes[f.name] = None
+            else:
+                changes[f.name] = _merge(getattr(old, f.name), value)
         return attrs.evolve(old, **changes)  # type: ignore[misc]
     return new
 
@@ -146,7 +155,7 @@ class ServerSession:
     active: ActiveResponse | None = None
     _counter: Callable[[], int] = attrs.field(factory=lambda: itertools.count(1).__next__)
     _buffer: bytearray = attrs.field(factory=bytearray)  # PCM16 at the input rate
-    _buffer_start_ms: int = 0
+    _buffer_start: int = 0  # the sample (since the session started) the buffer begins at
     _total_ms_samples: int = 0  # input samples appended since the session started
     _vad: EnergyVad | None = None
     _speech_item: str | None = None
@@ -211,6 +220,10 @@ class ServerSession:
     def _audio_ms(self) -> int:
         return self._total_ms_samples * 1000 // self.input_format.sample_rate
 
+    @property
+    def _buffer_start_ms(self) -> int:
+        return self._buffer_start * 1000 // self.input_format.sample_rate
+
     def _error(
         self, message: str, *, code: str, event_id: str | None, param: str | None = None
     ) -> p.ErrorEvent:
@@ -257,13 +270,16 @@ class ServerSession:
             outcome = attrs.evolve(outcome, user_audio=pieces)
         return outcome
 
-    def _stream_speech(self, kind: Literal["audio", "commit", "discard"] = "audio") -> None:
-        """Queue the buffer's speech not yet given to the transcriber."""
+    def _stream_speech(
+        self, kind: Literal["audio", "commit", "discard"] = "audio", *, upto: int | None = None
+    ) -> None:
+        """Queue the buffer's speech (up to byte `upto`) not yet given to the transcriber."""
         item = self._streaming_item
         if item is None or not self.stream_user_audio:
             return
-        piece = bytes(self._buffer[self._streamed :]) if kind != "discard" else b""
-        self._streamed = len(self._buffer)
+        end = len(self._buffer) if upto is None else upto
+        piece = bytes(self._buffer[self._streamed : end]) if kind != "discard" else b""
+        self._streamed = max(self._streamed, end)
         if piece or kind != "audio":
             self._user_audio.append(UserAudio(item, piece, self.input_format.sample_rate, kind))
         if kind != "audio":
@@ -274,11 +290,14 @@ class ServerSession:
         merged = _merge(self.config, event.session)
         assert isinstance(merged, p.SessionConfig)
         old_format = self.input_format
+        elapsed_ms = self._audio_ms()
+        if merged.audio != self.config.audio:
+            self._stream_speech("discard")
         self.config = merged
         if self.input_format != old_format:
-            self._stream_speech("discard")
             self._buffer.clear()
-            self._total_ms_samples = self._audio_ms() * self.input_format.sample_rate // 1000
+            self._total_ms_samples = elapsed_ms * self.input_format.sample_rate // 1000
+            self._buffer_start = self._total_ms_samples
         self._reset_vad()
         return Outcome([p.SessionUpdated(event_id=self._event_id(), session=self.config)])
 
@@ -315,7 +334,7 @@ class ServerSession:
                     action = CancelResponse(self.active.id)
                 if self.stream_user_audio:
                     rate = self.input_format.sample_rate
-                    start = (decision.audio_start_ms - self._buffer_start_ms) * rate // 1000 * 2
+                    start = 2 * (decision.audio_start_ms * rate // 1000 - self._buffer_start)
                     self._streaming_item = self._speech_item
                     self._streamed = min(max(0, start), len(self._buffer))
             else:
@@ -327,7 +346,8 @@ class ServerSession:
                         audio_end_ms=decision.audio_end_ms,
                     )
                 )
-                events.extend(self._commit(item_id))
+                rate = self.input_format.sample_rate
+                events.extend(self._commit(item_id, upto=decision.decided_ms * rate // 1000))
                 self._speech_item = None
                 detection = self.turn_detection
                 if getattr(detection, "create_response", None) is not False and self.active is None:
@@ -366,15 +386,20 @@ class ServerSession:
             self._vad.reset_speech()
         return [event, *self._commit(item_id)]
 
-    def _commit(self, item_id: str) -> list[p.WireEvent]:
+    def _commit(self, item_id: str, upto: int | None = None) -> list[p.WireEvent]:
+        """Move the buffer (up to sample `upto`, the VAD's decision: audio after it belongs to
+        what comes next) into a user item."""
+        cut = len(self._buffer)
+        if upto is not None:
+            cut = min(cut, max(0, 2 * (upto - self._buffer_start)))
         if self.stream_user_audio:
             if self._streaming_item != item_id:
                 self._stream_speech("discard")
                 self._streaming_item, self._streamed = item_id, 0
-            self._stream_speech("commit")
-        audio = bytes(self._buffer)
-        self._buffer.clear()
-        self._buffer_start_ms = self._audio_ms()
+            self._stream_speech("commit", upto=cut)
+        audio = bytes(self._buffer[:cut])
+        del self._buffer[:cut]
+        self._buffer_start += cut // 2
         if self._vad is not None:
             self._vad.floor_ms = self._buffer_start_ms
         previous = self.items[-1].item.id if self.items else None
@@ -411,7 +436,7 @@ class ServerSession:
     def _on_input_audio_buffer_clear(self, event: p.InputAudioBufferClear) -> Outcome:
         self._stream_speech("discard")
         self._buffer.clear()
-        self._buffer_start_ms = self._audio_ms()
+        self._buffer_start = self._total_ms_samples
         self._speech_item = None
         if self._vad is not None:
             self._vad.reset_speech()

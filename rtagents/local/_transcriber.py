@@ -5,16 +5,17 @@ Theory of operation
 The sans-IO core hands the caller's speech out as :class:`~._core.UserAudio` pieces while the
 user is still speaking (see ``ServerSession.stream_user_audio``).  The connection's reader puts
 them on a bounded channel (no drops: recognition must hear every sample; when the recognizer
-falls behind, the reader waits) and marks the item's transcript as *pending* at once, so a
-response that starts right after the commit knows to wait for it.
+falls behind, the reader waits) and, at the item's commit, marks its transcript as *pending*,
+so a response that starts right after the commit knows to wait for it.
 
 :class:`Ears` is that channel's consumer, one task per connection.  It takes whatever pieces
 are queued in one go (a recognizer that fell behind catches up in larger batches rather than
 one call per 20 ms frame), feeds each item's utterance, turns growing partial hypotheses into
-``…transcription.delta`` events (only while they extend what was already said: a revised
-partial waits for the final result) and, at the item's commit, finishes the utterance and
-reports ``…transcription.completed``.  A recognizer error becomes ``…transcription.failed``
-with an empty transcript; the conversation goes on.
+``…transcription.delta`` events (only once the item exists, and only while they extend what
+was already announced: a revised partial waits for the final result) and, at the item's
+commit, finishes the utterance and reports ``…transcription.completed``.  A recognizer error
+becomes ``…transcription.failed`` (at the commit, when it happened during speech) and the
+item keeps no transcript; the conversation goes on.
 """
 
 from __future__ import annotations
@@ -76,7 +77,9 @@ class Ears:
     _rx: trio.MemoryReceiveChannel[UserAudio] = attrs.field(init=False)
     _pending: dict[str, trio.Event] = attrs.field(init=False, factory=dict)
     _open: dict[str, _Open] = attrs.field(init=False, factory=dict)
-    _failed: set[str] = attrs.field(init=False, factory=set)  # until their commit or discard
+    # Items whose recognition failed while the user was still speaking, with the reason to
+    # report once they are committed (a failure event needs the item to exist).
+    _failed: dict[str, str] = attrs.field(init=False, factory=dict)
     failures: int = attrs.field(init=False, default=0)
 
     def __attrs_post_init__(self) -> None:
@@ -85,14 +88,14 @@ class Ears:
     async def put(self, pieces: list[UserAudio]) -> None:
         """From the reader: queue the pieces (waits when recognition is behind)."""
         for piece in pieces:
-            if piece.item_id not in self._pending:
-                self._pending[piece.item_id] = trio.Event()
             if piece.kind == "commit":
+                self._pending[piece.item_id] = trio.Event()
                 self.mark("end_of_turn", piece.item_id)
             await self._tx.send(piece)
 
     async def wait_transcripts(self) -> None:
-        """Wait until every item queued so far has its final transcript (or was dropped)."""
+        """Wait until every item committed so far has its final transcript (or its failure);
+        speech still in progress does not hold a response up."""
         for event in list(self._pending.values()):
             await event.wait()
 
@@ -128,8 +131,11 @@ class Ears:
     async def _one(self, piece: UserAudio) -> None:
         item_id = piece.item_id
         if item_id in self._failed:
+            if piece.kind == "commit":
+                await self.send(self.session.transcription_failed(item_id, self._failed[item_id]))
+                self._done(item_id)
             if piece.kind != "audio":
-                self._failed.discard(item_id)
+                del self._failed[item_id]
             return
         state = self._open.get(item_id)
         try:
@@ -160,21 +166,25 @@ class Ears:
         except Exception as exc:  # a recognizer failure must not end the connection
             self.failures += 1
             self._open.pop(item_id, None)
-            if piece.kind == "audio":
-                self._failed.add(item_id)
             if state is not None:
                 with trio.CancelScope(shield=True):
                     await _quietly_close(state.utterance)
             message = f"speech recognition failed: {type(exc).__name__}: {exc}"
+            if piece.kind == "audio":  # not committed yet: report at the commit
+                self._failed[item_id] = message
+                return
             await self.send(self.session.transcription_failed(item_id, message))
             self._done(item_id)
 
     async def _announce(self, item_id: str, state: _Open, text: str) -> None:
         if text.startswith(state.said) and len(text) > len(state.said):
-            delta = text[len(state.said) :]
-            state.said = text
-            self.mark("transcript_delta", item_id)
-            await self.send(self.session.transcription_delta(item_id, delta))
+            # Only what went out counts as said: before the commit there is no item to
+            # announce words for, so they go out with the first delta after it.
+            events = self.session.transcription_delta(item_id, text[len(state.said) :])
+            if events:
+                state.said = text
+                self.mark("transcript_delta", item_id)
+                await self.send(events)
 
     def _done(self, item_id: str) -> None:
         event = self._pending.pop(item_id, None)

@@ -40,6 +40,7 @@ class SpeechStarted:
 @attrs.frozen
 class SpeechStopped:
     audio_end_ms: int
+    decided_ms: int = 0  # the end of the frame on which the silence was long enough
 
 
 @attrs.define
@@ -108,7 +109,9 @@ class EnergyVad:
         if self.speaking and self._run * FRAME_MS >= self.silence_duration_ms:
             self.speaking = False
             self._run = 0
-            return [SpeechStopped(audio_end_ms=self._last_voiced_end)]
+            return [
+                SpeechStopped(audio_end_ms=self._last_voiced_end, decided_ms=start_ms + FRAME_MS)
+            ]
         return []
 
     def reset_speech(self) -> None:

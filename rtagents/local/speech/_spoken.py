@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Protocol
 
 import attrs
 
 from rtagents.local._responders import CallTool, Responder, ResponseContext, ResponsePart, Say
 
-_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
-_CLAUSE_END = re.compile(r"[,;:](?:\s|$)")
+_SENTENCE_END = re.compile(r"[.!?]\s")
+_CLAUSE_END = re.compile(r"[,;:]\s")
 
 
 class Voice(Protocol):
@@ -38,7 +38,11 @@ class Voice(Protocol):
 
 
 def split_speakable(text: str, min_clause_chars: int) -> tuple[list[str], str]:
-    """Cut the complete pieces off `text`: (pieces, rest still waiting for more words)."""
+    """Cut the complete pieces off `text`: (pieces, rest still waiting for more words).
+
+    A boundary is punctuation *followed by a space*: at the end of the text so far more may
+    come ("3." may be "3.5"), so the rest waits for the next words or the end of the answer.
+    """
     pieces: list[str] = []
     start = 0
     position = 0
@@ -71,33 +75,43 @@ class SpokenResponder:
     voice: Voice
     min_clause_chars: int = 24
 
-    async def respond(self, context: ResponseContext) -> AsyncIterator[ResponsePart]:
+    async def respond(self, context: ResponseContext) -> AsyncGenerator[ResponsePart, None]:
+        first_audio = True
+        async with contextlib.aclosing(self._units(context)) as units:
+            async for unit in units:
+                if isinstance(unit, CallTool):
+                    yield unit
+                    continue
+                async with contextlib.aclosing(self._speak(unit, context)) as outs:
+                    async for out in outs:
+                        if out.audio and first_audio:
+                            first_audio = False
+                            context.mark("synth_first_audio")
+                        yield out
+
+    async def _units(self, context: ResponseContext) -> AsyncGenerator[str | CallTool, None]:
+        """The brain's output as speakable pieces of text and tool calls, in order: text said
+        before a call is flushed before it."""
         pending = ""
-        first_text = first_audio = True
+        first_text = True
         async with contextlib.aclosing(self.brain.respond(context)) as parts:  # type: ignore[type-var]
             async for part in parts:
                 if isinstance(part, CallTool):
+                    if pending.strip():
+                        yield pending
+                    pending = ""
                     yield part
                     continue
                 if part.text and first_text:
                     first_text = False
                     context.mark("brain_first_text")
-                pending += part.text
-                pieces, pending = split_speakable(pending, self.min_clause_chars)
+                pieces, pending = split_speakable(pending + part.text, self.min_clause_chars)
                 for piece in pieces:
-                    async for out in self._speak(piece, context):
-                        if first_audio and out.audio:
-                            first_audio = False
-                            context.mark("synth_first_audio")
-                        yield out
+                    yield piece
         if pending.strip():
-            async for out in self._speak(pending, context):
-                if first_audio and out.audio:
-                    first_audio = False
-                    context.mark("synth_first_audio")
-                yield out
+            yield pending
 
-    async def _speak(self, text: str, context: ResponseContext) -> AsyncIterator[Say]:
+    async def _speak(self, text: str, context: ResponseContext) -> AsyncGenerator[Say, None]:
         if not context.audio_output:
             yield Say(text)
             return
