@@ -5,8 +5,10 @@ Sub-commands that exist today:
 * ``rtagents demo`` — a voice conversation with the demo agent on the embedded offline model
   (or OpenAI's with ``--model openai``); WAV files in and out when there is no sound card.
 * ``rtagents info`` — the installed version and the native kernel build in use.
-* ``rtagents local-server`` — a local OpenAI-Realtime-protocol server (deterministic scripted
-  responder) for development and tests; prints ``listening on ws://HOST:PORT/v1/realtime``.
+* ``rtagents local-server`` — a local OpenAI-Realtime-protocol server for development and
+  tests: the deterministic scripted responder, or with ``--speech`` the offline speech model
+  (pocketsphinx, a rule-based or chat-completions brain, espeak-ng); prints
+  ``listening on ws://HOST:PORT/v1/realtime``.
 """
 
 from __future__ import annotations
@@ -38,9 +40,32 @@ def _local_server(args: argparse.Namespace) -> int:
 
     import trio
 
-    from rtagents.local import LocalServer, ScriptedResponder, serve_local_realtime
+    from rtagents.local import (
+        LocalServer,
+        Responder,
+        ScriptedResponder,
+        Transcriber,
+        serve_local_realtime,
+    )
 
-    responder = None
+    responder: Responder | None = None
+    transcriber: Transcriber | None = None
+    if args.speech:
+        if args.script is not None:
+            print("rtagents local-server: give --script or --speech, not both", file=sys.stderr)
+            return 2
+        from rtagents.demo import DEMO_GRAMMAR
+        from rtagents.local.speech import SpeechUnavailable, speech_model
+
+        try:
+            model = speech_model(
+                brain=args.brain, grammar=None if args.open_vocabulary else DEMO_GRAMMAR
+            )
+            model.warm_up()
+        except (SpeechUnavailable, ValueError) as exc:
+            print(f"rtagents local-server: {exc}", file=sys.stderr)
+            return 2
+        responder, transcriber = model.responder, model.recognizer
     if args.script is not None:
         try:
             with open(args.script, encoding="utf-8") as f:
@@ -61,6 +86,7 @@ def _local_server(args: argparse.Namespace) -> int:
                     args.port,
                     responder=responder,
                     pace=args.pace,
+                    transcriber=transcriber,
                 )
             )
             print(f"listening on {server.url}", flush=True)
@@ -111,6 +137,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=float,
         metavar="SECONDS",
         help="pause after each response part (default: send as fast as produced)",
+    )
+    serve.add_argument(
+        "--speech",
+        action="store_true",
+        help="hear and speak: the offline speech model of `rtagents demo` (rtagents[local])",
+    )
+    serve.add_argument(
+        "--brain",
+        choices=("rules", "chat"),
+        help="with --speech: rules (default) or chat (RTAGENTS_CHAT_URL, ...)",
+    )
+    serve.add_argument(
+        "--open-vocabulary",
+        action="store_true",
+        help="with --speech: pocketsphinx's open English model instead of the demo grammar",
     )
     serve.set_defaults(run=_local_server)
     args = parser.parse_args(argv)

@@ -119,3 +119,58 @@ def test_speech_model_brain_from_the_environment() -> None:
         speech.speech_model(environ={"RTAGENTS_BRAIN": "chat"})
     model = speech.speech_model(environ={}, phrases=["hello"], threaded=False)
     assert isinstance(model.brain, speech.RuleBrain)
+
+
+def test_local_server_with_speech_answers_in_a_voice() -> None:
+    # `rtagents local-server --speech`: the offline speech model behind a real port.  A typed
+    # question (the rules read text as well as transcripts) gets a spoken answer.
+    pytest.importorskip("rtagents.local.speech")
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import trio
+    from trio_websocket import open_websocket_url
+
+    from rtagents import protocol as p
+
+    with subprocess.Popen(
+        [sys.executable, "-m", "rtagents", "local-server", "--port", "0", "--speech"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    ) as proc:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().removeprefix("listening on ")
+
+        async def ask() -> list[dict[str, object]]:
+            async with open_websocket_url(url) as ws:
+                await ws.send_message(
+                    p.ConversationItemCreate(item=p.MessageItem.user_text("hello")).to_json()
+                )
+                await ws.send_message(p.ResponseCreate().to_json())
+                seen: list[dict[str, object]] = []
+                with trio.fail_after(30):
+                    while not seen or seen[-1]["type"] != "response.done":
+                        seen.append(json.loads(await ws.get_message()))
+                return seen
+
+        try:
+            seen = trio.run(ask)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    kinds = [e["type"] for e in seen]
+    assert "response.output_audio.delta" in kinds
+    (done,) = [e for e in seen if e["type"] == "response.output_audio_transcript.done"]
+    assert str(done["transcript"]).startswith("Hello! I am the local demo model.")
+
+
+def test_local_server_takes_a_script_or_speech_not_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "script.json"
+    path.write_text("{}")
+    assert main(["local-server", "--script", str(path), "--speech"]) == 2
+    assert "not both" in capsys.readouterr().err

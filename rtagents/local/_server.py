@@ -53,6 +53,7 @@ from ._responders import CallTool, Responder, ResponderError, ResponseContext, S
 from ._transcriber import Ears, Transcriber
 
 SEND_QUEUE_SIZE = 64
+CLOSE_TIMEOUT = 2.0  # seconds to wait for the client's part of the close handshake
 
 
 @attrs.frozen
@@ -254,7 +255,9 @@ async def _serve_request(
     try:
         await _Connection(ws, session, responder, pace, transcriber, timeline).run()
     finally:
-        with trio.CancelScope(shield=True):
+        # The close handshake needs the peer: when it is gone (or cancelled with us), give up
+        # after CLOSE_TIMEOUT rather than wait for its reply forever.
+        with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_TIMEOUT):
             await ws.aclose()
 
 

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 import numpy as np
 import trio
+import trio.testing
 
 from rtagents import native
 from rtagents import protocol as p
@@ -324,3 +325,33 @@ async def test_bad_input_gets_errors_with_event_ids_and_the_connection_survives(
         )
         await link.send(p.ResponseCreate())
         assert isinstance((await until(link, is_done))[-1], p.ResponseDone)
+
+
+async def test_a_connection_ends_even_when_the_client_never_answers_the_close(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Cancelled while its client has gone silent (the client's tasks cancelled, its stream left
+    # open), the server still ends the connection: its side of the close handshake waits for
+    # the client's reply CLOSE_TIMEOUT at most.  (A `rtagents demo` stopped with Ctrl-C used to
+    # hang here.)
+    from trio_websocket import wrap_client_stream
+
+    from rtagents.local._server import CLOSE_TIMEOUT, serve_stream
+
+    client_stream, server_stream = trio.testing.memory_stream_pair()
+    with trio.fail_after(10 * CLOSE_TIMEOUT):
+        async with trio.open_nursery() as outer:
+            outer.start_soon(serve_stream, server_stream)
+            with trio.CancelScope() as client_scope:
+                async with trio.open_nursery() as client_nursery:
+                    ws = await wrap_client_stream(
+                        client_nursery,
+                        client_stream,  # type: ignore[arg-type]
+                        "memory",
+                        "/v1/realtime",
+                    )
+                    assert json.loads(await ws.get_message())["type"] == "session.created"
+                    client_scope.cancel()
+            cancelled_at = trio.current_time()
+            outer.cancel_scope.cancel()
+    assert trio.current_time() - cancelled_at <= CLOSE_TIMEOUT + 0.1

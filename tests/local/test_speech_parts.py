@@ -627,3 +627,20 @@ async def test_utterance_misuse_raises(
     assert inline.statistics().decoders >= 2
     await a.aclose()
     await b.aclose()
+
+
+@needs_speech
+async def test_open_vocabulary_recognizes_a_clear_sentence(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # pocketsphinx's general English model (rtagents demo --open-vocabulary): no grammar, so
+    # anything can come out, and on espeak's voice much of it is wrong; most words of a
+    # common sentence come through.
+    from rtagents.local.speech import EspeakVoice
+
+    text = "hello there how are you doing today"
+    pcm = bytes(4800) + EspeakVoice(threaded=False).synthesize_sync(text) + bytes(24000)
+    recognizer = PocketsphinxRecognizer(threaded=False)
+    recognizer.warm_up()
+    heard = (await recognize(recognizer, pcm)).split()
+    assert len(set(heard) & set(text.split())) >= 4, heard

@@ -348,3 +348,37 @@ async def test_a_telephone_format_session_hears_and_speaks_mu_law(
     ulaw_seconds = sum(len(bytes(d.audio)) for d in deltas) / 8000
     assert ulaw_seconds == pytest.approx(sink.seconds_written, abs=0.2)
     assert ulaw_seconds > 1.0
+
+
+async def test_the_demo_goes_live_when_there_are_devices(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With a microphone and a speaker (faked here) and no file arguments, the demo listens
+    # and speaks live until stopped.
+    import rtagents.demo as demo
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    question = silence(0.5) + say("What time is it?") + silence(6.0)
+    speaker = FakeAudioSink()
+    monkeypatch.setattr(demo, "_has_devices", lambda: True)
+    monkeypatch.setattr(demo, "SoundDeviceSource", lambda rate: FakeAudioSource(frames(question)))
+    monkeypatch.setattr(demo, "SoundDeviceSink", lambda rate: speaker)
+    args = argparse.Namespace(
+        input=None,
+        output=None,
+        files=False,
+        question=None,
+        model=None,
+        brain=None,
+        open_vocabulary=False,
+        timeout=30.0,
+        json=False,
+    )
+    out = io.StringIO()
+    with trio.move_on_after(seconds(question) + 1):  # the user's Ctrl-C
+        await run_demo(args, out, in_memory=True)
+    text = out.getvalue()
+    assert "live: speak into the microphone" in text
+    assert "you:     what time is it" in text
+    assert "tool   get_time({})" in text
+    assert speaker.seconds_written > 1.0
