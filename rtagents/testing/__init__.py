@@ -5,7 +5,9 @@
 * :class:`ScriptedModel` — a scripted model link (expected sends, injected server events);
 * :class:`FakeAudioSource` / :class:`FakeAudioSink` — audio devices on the trio clock;
   :func:`voice` / :func:`silence` make PCM16 test audio;
-* :func:`open_local_realtime_server` — the local server on a free loopback port.
+* :func:`open_local_realtime_server` — the local server on a free loopback port;
+* :func:`open_fake_chat_server` — a fake OpenAI-compatible chat-completions endpoint
+  (:class:`FakeReply` scripts its answers) for testing chat brains.
 """
 
 from rtagents.local import LocalServer as LocalServer
@@ -17,6 +19,9 @@ from ._audio import FakeAudioSink as FakeAudioSink
 from ._audio import FakeAudioSource as FakeAudioSource
 from ._audio import silence as silence
 from ._audio import voice as voice
+from ._fake_chat import FakeChatServer as FakeChatServer
+from ._fake_chat import FakeReply as FakeReply
+from ._fake_chat import open_fake_chat_server as open_fake_chat_server
 from ._memory import LocalModel as LocalModel
 from ._memory import local_model as local_model
 from ._scripted import ScriptedModel as ScriptedModel
@@ -26,6 +31,8 @@ from ._scripted import UnexpectedSend as UnexpectedSend
 __all__ = [
     "FakeAudioSink",
     "FakeAudioSource",
+    "FakeChatServer",
+    "FakeReply",
     "LocalModel",
     "LocalServer",
     "Rule",
@@ -34,6 +41,7 @@ __all__ = [
     "Step",
     "UnexpectedSend",
     "local_model",
+    "open_fake_chat_server",
     "open_local_realtime_server",
     "silence",
     "voice",

@@ -20,7 +20,7 @@ from rtagents import protocol as p
 from rtagents.local._responders import CallTool, ResponderError, ResponseContext, ResponsePart, Say
 from rtagents.local.speech._chat import ChatCompletionsBrain, build_messages
 from rtagents.local.speech._errors import SpeechUnavailable
-from rtagents.testing._fake_chat import FakeChatServer, FakeReply, open_fake_chat_server
+from rtagents.testing import FakeChatServer, FakeReply, open_fake_chat_server
 
 WEATHER = p.FunctionTool(
     name="get_weather",

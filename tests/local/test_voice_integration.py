@@ -296,7 +296,7 @@ async def test_a_chat_completions_brain_behind_the_same_ears_and_voice(
 ) -> None:
     # A language model (here the fake chat server) instead of the rules: it sees the spoken
     # question's transcript and the agent's tools, calls one, and its answer is spoken.
-    from rtagents.testing._fake_chat import FakeReply, open_fake_chat_server
+    from rtagents.testing import FakeReply, open_fake_chat_server
 
     replies = [
         FakeReply(tool_calls=(("get_weather", '{"city": "Paris"}'),)),

@@ -23,7 +23,7 @@ Three vocabularies: the default trigram language model (open English, modest acc
 speech about 78% of words, espeak's synthetic speech much less; its second "flat" pass is off,
 which makes the end of an utterance cost ~10 ms instead of ~100 ms for the same accuracy on our
 samples), a JSGF ``grammar=`` (a command language, e.g. ``rtagents demo``'s questions: exact and
-about 50 times faster than real time), or ``phrases=``, a closed set of sentences compiled to
+about 25 times faster than real time), or ``phrases=``, a closed set of sentences compiled to
 such a grammar (what tests use).
 """
 
