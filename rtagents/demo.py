@@ -430,7 +430,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--question",
         metavar="TEXT",
-        help=f"synthesize this question as the input (default: {SAMPLE_QUESTION!r})",
+        help=f"synthesize this question as the input (default: {SAMPLE_QUESTION!r}); the "
+        "local model understands the demo's questions (weather or time in a city, greetings) "
+        "unless --open-vocabulary",
     )
     parser.add_argument(
         "--model",

@@ -65,6 +65,17 @@ class _Open:
     rate: int = 16000
 
 
+@attrs.frozen
+class EarsStatistics:
+    queued: int  # pieces waiting for the recognizer
+    queue_size: int
+    open_utterances: int
+    pending_transcripts: int  # committed items whose transcript is not final yet
+    pieces: int
+    transcripts: int
+    failures: int
+
+
 @attrs.define(eq=False)
 class Ears:
     """Recognition for one connection; see the module docstring."""
@@ -81,9 +92,22 @@ class Ears:
     # report once they are committed (a failure event needs the item to exist).
     _failed: dict[str, str] = attrs.field(init=False, factory=dict)
     failures: int = attrs.field(init=False, default=0)
+    _pieces: int = attrs.field(init=False, default=0)
+    _transcripts: int = attrs.field(init=False, default=0)
 
     def __attrs_post_init__(self) -> None:
         self._tx, self._rx = trio.open_memory_channel[UserAudio](QUEUE_SIZE)
+
+    def statistics(self) -> EarsStatistics:
+        return EarsStatistics(
+            queued=self._tx.statistics().current_buffer_used,
+            queue_size=QUEUE_SIZE,
+            open_utterances=len(self._open),
+            pending_transcripts=len(self._pending),
+            pieces=self._pieces,
+            transcripts=self._transcripts,
+            failures=self.failures,
+        )
 
     async def put(self, pieces: list[UserAudio]) -> None:
         """From the reader: queue the pieces (waits when recognition is behind)."""
@@ -92,6 +116,7 @@ class Ears:
                 self._pending[piece.item_id] = trio.Event()
                 self.mark("end_of_turn", piece.item_id)
             await self._tx.send(piece)
+            self._pieces += 1
 
     async def wait_transcripts(self) -> None:
         """Wait until every item committed so far has its final transcript (or its failure);
@@ -157,6 +182,7 @@ class Ears:
                 transcript = await state.utterance.finish()
                 await self._announce(item_id, state, transcript)
                 self.mark("transcribed", item_id)
+                self._transcripts += 1
                 await self.send(
                     self.session.transcription_completed(
                         item_id, transcript, audio_seconds=state.samples / state.rate

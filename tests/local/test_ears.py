@@ -202,6 +202,10 @@ async def test_ears_hear_every_streamed_sample_and_report_the_transcript(
     stages = [m for m in h.marks if m[0] in ("end_of_turn", "transcribed")]
     assert stages == [("end_of_turn", item_id), ("transcribed", item_id)]
     assert h.ears.failures == 0
+    stats = h.ears.statistics()
+    assert stats.pieces == len(pieces(outcomes))
+    assert (stats.transcripts, stats.failures, stats.queued) == (1, 0, 0)
+    assert (stats.open_utterances, stats.pending_transcripts) == (0, 0)
 
 
 async def test_deltas_only_extend_what_was_said(autojump_clock: trio.testing.MockClock) -> None:
