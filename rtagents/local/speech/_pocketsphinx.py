@@ -29,6 +29,7 @@ such a grammar (what tests use).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import time
@@ -231,6 +232,8 @@ class Utterance:
             text = await self._owner._run(functools.partial(self._decode, data, last=True))
         except BaseException:
             self._owner._failures += 1
+            with contextlib.suppress(Exception):  # leave the decoder out of any utterance
+                self._decoder.end_utt()
             raise
         finally:
             self._owner._release(self._decoder)
