@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo",
         help="talk to the demo agent (offline local model; WAV files when there is no sound card)",
     )
-    from rtagents.demo import add_arguments
+    from rtagents.demo import add_arguments, add_speech_arguments
 
     add_arguments(demo)
     demo.set_defaults(run=_demo)
@@ -143,16 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="hear and speak: the offline speech model of `rtagents demo` (rtagents[local])",
     )
-    serve.add_argument(
-        "--brain",
-        choices=("rules", "chat"),
-        help="with --speech: rules (default) or chat (RTAGENTS_CHAT_URL, ...)",
-    )
-    serve.add_argument(
-        "--open-vocabulary",
-        action="store_true",
-        help="with --speech: pocketsphinx's open English model instead of the demo grammar",
-    )
+    add_speech_arguments(serve)
     serve.set_defaults(run=_local_server)
     args = parser.parse_args(argv)
     result: int = args.run(args)

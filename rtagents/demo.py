@@ -417,6 +417,24 @@ def _has_devices() -> bool:
     return True
 
 
+def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
+    """The local speech model's options (``rtagents demo`` and ``local-server --speech``)."""
+    parser.add_argument(
+        "--brain",
+        choices=("rules", "chat"),
+        default=None,
+        help="the local model's brain: rules (default, deterministic, not a language model) or "
+        "chat (an OpenAI-compatible chat-completions endpoint: RTAGENTS_CHAT_URL, "
+        "RTAGENTS_CHAT_MODEL, RTAGENTS_CHAT_API_KEY)",
+    )
+    parser.add_argument(
+        "--open-vocabulary",
+        action="store_true",
+        help="recognize with pocketsphinx's open English model instead of the demo's grammar "
+        "(much less accurate)",
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", metavar="WAV", help="the user's voice from a 16-bit WAV file")
     parser.add_argument(
@@ -439,20 +457,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("local", "openai"),
         help="local (default; offline) or openai (the default when OPENAI_API_KEY is set)",
     )
-    parser.add_argument(
-        "--brain",
-        choices=("rules", "chat"),
-        default=None,
-        help="the local model's brain: rules (default, deterministic, not a language model) or "
-        "chat (an OpenAI-compatible chat-completions endpoint: RTAGENTS_CHAT_URL, "
-        "RTAGENTS_CHAT_MODEL, RTAGENTS_CHAT_API_KEY)",
-    )
-    parser.add_argument(
-        "--open-vocabulary",
-        action="store_true",
-        help="recognize with pocketsphinx's open English model instead of the demo's grammar "
-        "(much less accurate)",
-    )
+    add_speech_arguments(parser)
     parser.add_argument(
         "--timeout",
         type=float,

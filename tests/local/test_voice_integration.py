@@ -21,7 +21,7 @@ import trio.testing
 
 from rtagents import items as it
 from rtagents import protocol as p
-from rtagents.demo import DEMO_GRAMMAR, SAMPLE_QUESTION, TRANSCRIPTION, run_demo
+from rtagents.demo import DEMO_GRAMMAR, SAMPLE_QUESTION, TRANSCRIPTION, add_arguments, run_demo
 from rtagents.demo_agent import demo_agent, forecast
 from rtagents.events import RealtimeSessionEvent
 from rtagents.session import RealtimeRunConfig, open_session
@@ -59,6 +59,13 @@ def number_words(n: int) -> str:
     if n < 20:
         return _TEENS[n - 14]
     return "twenty" + ("" if n == 20 else " " + _UNITS[n - 20])
+
+
+def demo_args(**given: Any) -> argparse.Namespace:
+    """`rtagents demo`'s parsed arguments: the defaults, with `given` changed."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return argparse.Namespace(**{**vars(parser.parse_args([])), **given})
 
 
 def say(text: str) -> bytes:
@@ -107,17 +114,7 @@ async def test_the_demo_answers_a_spoken_question_with_a_tool_call(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("RTAGENTS_BRAIN", raising=False)
-    args = argparse.Namespace(
-        input=None,
-        output=str(tmp_path / "answer.wav"),
-        files=True,
-        question=None,
-        model=None,
-        brain=None,
-        open_vocabulary=False,
-        timeout=30.0,
-        json=False,
-    )
+    args = demo_args(output=str(tmp_path / "answer.wav"), files=True)
     out = io.StringIO()
     result = await run_demo(args, out, in_memory=True)
 
@@ -144,16 +141,8 @@ async def test_a_bad_input_file_is_a_clear_error(tmp_path: Path) -> None:
 
     bad = tmp_path / "q.wav"
     bad.write_bytes(b"RIFF nonsense")
-    args = argparse.Namespace(
-        input=str(bad),
-        output=str(tmp_path / "a.wav"),
-        files=True,
-        question=None,
-        model="local",
-        brain=None,
-        open_vocabulary=False,
-        timeout=1.0,
-        json=False,
+    args = demo_args(
+        input=str(bad), output=str(tmp_path / "a.wav"), files=True, model="local", timeout=1.0
     )
     with pytest.raises(DemoError, match="cannot read --input"):
         await run_demo(args, io.StringIO(), in_memory=True)
@@ -363,17 +352,7 @@ async def test_the_demo_goes_live_when_there_are_devices(
     monkeypatch.setattr(demo, "_has_devices", lambda: True)
     monkeypatch.setattr(demo, "SoundDeviceSource", lambda rate: FakeAudioSource(frames(question)))
     monkeypatch.setattr(demo, "SoundDeviceSink", lambda rate: speaker)
-    args = argparse.Namespace(
-        input=None,
-        output=None,
-        files=False,
-        question=None,
-        model=None,
-        brain=None,
-        open_vocabulary=False,
-        timeout=30.0,
-        json=False,
-    )
+    args = demo_args()
     out = io.StringIO()
     with trio.move_on_after(seconds(question) + 1):  # the user's Ctrl-C
         await run_demo(args, out, in_memory=True)
