@@ -3,8 +3,8 @@ local server with a fake transcriber, all on trio's mock clock (no real sleeps).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import attrs
 import pytest
@@ -24,6 +24,8 @@ from tests.protocol import oracle
 
 FRAME = 960  # 20 ms of PCM16 at 24 kHz
 QUESTION = "what is the weather in paris"
+
+T = TypeVar("T")
 
 
 # -- the fake transcriber ---------------------------------------------------------------------
@@ -167,6 +169,16 @@ class Harness:
             await trio.sleep(0.02)
         return outcomes
 
+    async def hear(self, feed: Callable[[], Awaitable[T]]) -> T:
+        """Run the ears while `feed` puts audio, until every committed transcript is final."""
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.ears.run)
+            result = await feed()
+            with trio.fail_after(1):
+                await self.ears.wait_transcripts()
+            nursery.cancel_scope.cancel()
+        return result
+
     async def put_per_frame(self, outcomes: list[Outcome]) -> None:
         """The pieces of audio already committed, one put per client frame."""
         for outcome in outcomes:
@@ -178,12 +190,7 @@ async def test_ears_hear_every_streamed_sample_and_report_the_transcript(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     h = Harness(transcribing_session(), FakeTranscriber())
-    async with trio.open_nursery() as nursery:
-        await nursery.start(h.ears.run)
-        outcomes = await h.stream(TURN)
-        with trio.fail_after(1):
-            await h.ears.wait_transcripts()
-        nursery.cancel_scope.cancel()
+    outcomes = await h.hear(lambda: h.stream(TURN))
     (item_id,) = committed_ids(outcomes)
     (utterance,) = h.transcriber.utterances
     assert utterance.rate == 24000
@@ -213,12 +220,7 @@ async def test_deltas_only_extend_what_was_said(autojump_clock: trio.testing.Moc
     h = Harness(transcribing_session(), FakeTranscriber([revising]))
     outcomes = appended(h.session, TURN)  # committed before recognition catches up
     (item_id,) = committed_ids(outcomes)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(h.ears.run)
-        await h.put_per_frame(outcomes)
-        with trio.fail_after(1):
-            await h.ears.wait_transcripts()
-        nursery.cancel_scope.cancel()
+    await h.hear(lambda: h.put_per_frame(outcomes))
     deltas = [e.delta for e in h.of(p.InputAudioTranscriptionDelta)]
     # "what was…" revises what was said: no delta until a hypothesis extends it again.
     assert deltas == ["what", " is", " the", " weather in paris"]
@@ -231,12 +233,7 @@ async def test_deltas_heard_while_the_user_speaks_add_up_to_the_transcript(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     h = Harness(transcribing_session(), FakeTranscriber())
-    async with trio.open_nursery() as nursery:
-        await nursery.start(h.ears.run)
-        await h.stream(TURN)
-        with trio.fail_after(1):
-            await h.ears.wait_transcripts()
-        nursery.cancel_scope.cancel()
+    await h.hear(lambda: h.stream(TURN))
     (completed,) = h.of(p.InputAudioTranscriptionCompleted)
     assert completed.transcript == QUESTION
     assert "".join(e.delta for e in h.of(p.InputAudioTranscriptionDelta)) == QUESTION
@@ -309,12 +306,7 @@ async def test_a_failing_feed_fails_that_item_only(autojump_clock: trio.testing.
     transcriber = FakeTranscriber([Plan(fail_feed_at=2), Plan()])
     h = Harness(transcribing_session(), transcriber)
     outcomes = appended(h.session, TURN + TURN)  # committed: the failure can be announced
-    async with trio.open_nursery() as nursery:
-        await nursery.start(h.ears.run)
-        await h.put_per_frame(outcomes)
-        with trio.fail_after(1):
-            await h.ears.wait_transcripts()
-        nursery.cancel_scope.cancel()
+    await h.hear(lambda: h.put_per_frame(outcomes))
     first, second = committed_ids(outcomes)
     bad, good = transcriber.utterances
     assert bad.feeds == 3
@@ -365,12 +357,7 @@ async def test_a_failing_final_pass_fails_that_item_only(
 ) -> None:
     transcriber = FakeTranscriber([Plan(fail_finish=True), Plan()])
     h = Harness(transcribing_session(), transcriber)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(h.ears.run)
-        outcomes = await h.stream(TURN + TURN)
-        with trio.fail_after(1):
-            await h.ears.wait_transcripts()
-        nursery.cancel_scope.cancel()
+    outcomes = await h.hear(lambda: h.stream(TURN + TURN))
     first, second = committed_ids(outcomes)
     bad, good = transcriber.utterances
     assert bad.closed
