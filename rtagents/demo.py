@@ -258,7 +258,8 @@ async def run_demo(
     speech_ends: list[float] = []
     output: Path | None = None
     if live:
-        source, sink = SoundDeviceSource(24000), SoundDeviceSink(24000)
+        # 48 kHz: what sound cards take natively; the capture and playback actors resample.
+        source, sink = SoundDeviceSource(48000), SoundDeviceSink(48000)
         printer.say("live: speak into the microphone (Ctrl-C to stop)")
     else:
         path = Path(args.input) if args.input else sample_question(args.question)

@@ -20,6 +20,7 @@ import trio
 import trio.testing
 
 from rtagents import items as it
+from rtagents import native
 from rtagents import protocol as p
 from rtagents.demo import DEMO_GRAMMAR, SAMPLE_QUESTION, TRANSCRIPTION, add_arguments, run_demo
 from rtagents.demo_agent import demo_agent, forecast
@@ -348,10 +349,22 @@ async def test_the_demo_goes_live_when_there_are_devices(
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     question = silence(0.5) + say("What time is it?") + silence(6.0)
-    speaker = FakeAudioSink()
+    rates: list[int] = []
+    speakers: list[FakeAudioSink] = []
+
+    def microphone(rate: int) -> FakeAudioSource:
+        rates.append(rate)
+        pcm = native.Resampler(24000, rate).process(question) if rate != 24000 else question
+        step = rate // 50 * 2
+        return FakeAudioSource([pcm[i : i + step] for i in range(0, len(pcm), step)], rate=rate)
+
+    def speaker(rate: int) -> FakeAudioSink:
+        speakers.append(FakeAudioSink(rate=rate))
+        return speakers[-1]
+
     monkeypatch.setattr(demo, "_has_devices", lambda: True)
-    monkeypatch.setattr(demo, "SoundDeviceSource", lambda rate: FakeAudioSource(frames(question)))
-    monkeypatch.setattr(demo, "SoundDeviceSink", lambda rate: speaker)
+    monkeypatch.setattr(demo, "SoundDeviceSource", microphone)
+    monkeypatch.setattr(demo, "SoundDeviceSink", speaker)
     args = demo_args()
     out = io.StringIO()
     with trio.move_on_after(seconds(question) + 1):  # the user's Ctrl-C
@@ -360,4 +373,7 @@ async def test_the_demo_goes_live_when_there_are_devices(
     assert "live: speak into the microphone" in text
     assert "you:     what time is it" in text
     assert "tool   get_time({})" in text
-    assert speaker.seconds_written > 1.0
+    assert rates == [48000]  # devices run at their native rate; the actors resample
+    (played,) = speakers
+    assert played.rate == 48000
+    assert played.seconds_written > 1.0
