@@ -366,7 +366,12 @@ async def _start_local_model(
     started = time.perf_counter()
     done = trio.Event()
 
+    tty = getattr(printer.out, "isatty", lambda: False)()
+
     async def progress() -> None:
+        if not tty:  # a log, not a terminal: one line, no animation
+            print("warming up the speech models ...", file=printer.out, flush=True)
+            return
         dots = 0
         with trio.move_on_after(60):
             while not done.is_set():
@@ -392,7 +397,8 @@ async def _start_local_model(
     finally:
         done.set()
     print(
-        f"\rwarming up the speech models: ready in {time.perf_counter() - started:.2f} s",
+        ("\r" if tty else "")
+        + f"warming up the speech models: ready in {time.perf_counter() - started:.2f} s",
         file=printer.out,
         flush=True,
     )
