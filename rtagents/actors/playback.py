@@ -374,6 +374,14 @@ class PlaybackActor:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
+        try:
+            await self._play()
+        except trio.ClosedResourceError:
+            # The sink's owner closed it (a session closes its sink before its actors stop):
+            # nothing more can play, and that is the end of playback, not an error.
+            return
+
+    async def _play(self) -> None:
         while True:
             if self._fade is not None:
                 fade, self._fade = self._fade, None

@@ -348,3 +348,26 @@ def test_sound_device_sink_without_sounddevice(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "sounddevice", None)
     with pytest.raises(RuntimeError, match=r"pip install 'rtagents\[audio\]'.*PortAudio"):
         SoundDeviceSink()
+
+
+async def test_a_sink_closed_by_its_owner_ends_playback_quietly(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A session closes its sink before its actors stop; playback in the middle of an item
+    # must end there, not fail the session's nursery (seen as a flaky benchmark crash).
+    sink = FakeAudioSink()
+    player = actor(sink, Progress())
+    ended = trio.Event()
+
+    async def play() -> None:
+        await player.run()
+        ended.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(play)
+        player.enqueue("item_1", 0, voice(1.0))
+        await trio.sleep(0.3)
+        await sink.aclose()
+        with trio.fail_after(1):
+            await ended.wait()
+    assert 0 < player.statistics().frames_written < 100
