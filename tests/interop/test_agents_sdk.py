@@ -275,3 +275,44 @@ def test_interruption_with_truncate(server_url: str) -> None:
     assert 0 < len(spoken(story)) < len(STORY)
     assert STORY.startswith(spoken(story))
     assert spoken(assistant_messages(history)[-1]) == "Hello from the local model."
+
+
+def test_spoken_question_to_the_offline_speech_model() -> None:
+    # `rtagents local-server --speech`: the SDK speaks a real (synthesized) question, asks for
+    # input transcription, and gets the transcript, its own tool called with the city heard,
+    # and a spoken answer - every server event validated by the SDK against the official types.
+    speech_parts = pytest.importorskip("rtagents.local.speech")
+    voice = speech_parts.EspeakVoice(threaded=False)
+    question = bytes(2 * 12000) + voice.synthesize_sync("What is the weather in Paris?")
+    calls: list[str] = []
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """Get the weather forecast for a city."""
+        calls.append(city)
+        return f"In {city} it is sunny."
+
+    command = [sys.executable, "-m", "rtagents", "local-server", "--port", "0", "--speech"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            url = proc.stdout.readline().split()[-1]
+
+            async def body(session: RealtimeSession, _: Transcript) -> None:
+                await feed(session, question + bytes(2 * 24000))
+
+            agent: RealtimeAgent[Any] = RealtimeAgent(name="Weather", tools=[get_weather])
+            settings = {"input_audio_transcription": {"model": "gpt-4o-mini-transcribe"}}
+            seen = asyncio.run(run_session(url, agent, body, turns=2, settings=settings))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+            proc.stdout.close()  # type: ignore[union-attr]
+    assert seen.errors() == []
+    (completed,) = seen.server_of("conversation.item.input_audio_transcription.completed")
+    assert completed["transcript"] == "what is the weather in paris"
+    assert calls == ["Paris"]
+    history = seen.history()
+    assert history[0].content[0].transcript == "what is the weather in paris"
+    assert spoken(assistant_messages(history)[-1]) == "In Paris it is sunny."
+    assert sum(seen.audio_bytes.values()) >= 48 * 1000  # a second of spoken answer at least
