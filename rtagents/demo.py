@@ -170,6 +170,8 @@ class Printer:
     agent_said: dict[str, str] = attrs.field(factory=dict)
     tool_calls: list[tuple[str, str, str]] = attrs.field(factory=list)
     _last_audio_item: str | None = None
+    _cut: set[str] = attrs.field(factory=set)
+    _audio_ms: dict[str, float] = attrs.field(factory=dict)
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
@@ -180,6 +182,10 @@ class Printer:
             if event.item_id != self._last_audio_item:
                 self._last_audio_item = event.item_id
                 self.client_audio.append(trio.current_time())
+            # The demo's sessions use 24 kHz PCM16 (the default output format).
+            self._audio_ms[event.item_id] = (
+                self._audio_ms.get(event.item_id, 0.0) + len(event.data) / 48
+            )
         elif kind == "tool_start":
             self.say(f"  tool   {event.tool.name}({event.arguments})")
         elif kind == "tool_end":
@@ -199,7 +205,10 @@ class Printer:
             if text and item.item_id not in self.users_said:
                 self.users_said[item.item_id] = text
                 self.say(f"you:     {text}")
-        elif isinstance(item, it.AssistantMessageItem) and item.status == "completed":
+        elif isinstance(item, it.AssistantMessageItem) and item.status not in (
+            None,
+            "in_progress",
+        ):
             text = "".join(
                 getattr(c, "transcript", None) or getattr(c, "text", None) or ""
                 for c in item.content
@@ -207,6 +216,18 @@ class Printer:
             if text and item.item_id not in self.agent_said:
                 self.agent_said[item.item_id] = text
                 self.say(f"agent:   {text}")
+            if item.truncated_at_ms is not None and item.item_id not in self._cut:
+                # The answer's text arrives ahead of its audio: say about what was heard (the
+                # text in proportion to the audio played, as the local server truncates it).
+                self._cut.add(item.item_id)
+                total = self._audio_ms.get(item.item_id, 0.0)
+                share = min(1.0, item.truncated_at_ms / total) if total else 1.0
+                heard = text[: round(len(text) * share)].rstrip()
+                self.agent_said[item.item_id] = heard
+                self.say(
+                    f"  (cut off after {item.truncated_at_ms / 1000:.1f} of {total / 1000:.1f} s"
+                    + (f": “{heard}…”)" if heard else ")")
+                )
 
 
 async def wait_until_quiet(session: RealtimeSession, *, settle: float = 0.6) -> None:

@@ -644,3 +644,8 @@ async def test_open_vocabulary_recognizes_a_clear_sentence(
     recognizer.warm_up()
     heard = (await recognize(recognizer, pcm)).split()
     assert len(set(heard) & set(text.split())) >= 4, heard
+
+
+@pytest.mark.parametrize("transcript", ["stop", "wait", "never mind", "cancel that"])
+def test_rule_brain_stops_when_told(transcript: str) -> None:
+    assert said(answer(transcript)) == "Okay."

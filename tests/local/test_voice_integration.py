@@ -377,3 +377,29 @@ async def test_the_demo_goes_live_when_there_are_devices(
     (played,) = speakers
     assert played.rate == 48000
     assert played.seconds_written > 1.0
+
+
+async def test_the_demo_shows_an_answer_cut_off_by_the_user(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rtagents.demo import write_wav
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    question = say("hello there")
+    audio = silence(0.5) + question + silence(0.5 + 1.5) + say("stop") + silence(1.0)
+    write_wav(tmp_path / "q.wav", audio)
+    out = io.StringIO()
+    args = demo_args(input=str(tmp_path / "q.wav"), output=str(tmp_path / "a.wav"))
+    result = await run_demo(args, out, in_memory=True)
+    text = out.getvalue()
+    assert "you:     hello there" in text
+    assert "you:     stop" in text
+    assert "(the agent was interrupted)" in text
+    full = "Hello! I am the local demo model. You can ask me to get weather or get time."
+    assert f"agent:   {full}" in text  # the text arrives ahead of the audio ...
+    (cut,) = [line for line in text.splitlines() if "(cut off after" in line]
+    heard = cut.split("“")[1].removesuffix("…”)")  # ... the line after it: what was heard
+    assert full.startswith(heard)
+    assert 0 < len(heard) < len(full)
+    assert result.users_said == ["hello there", "stop"]
+    assert result.agent_said[0] == heard

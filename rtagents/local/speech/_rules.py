@@ -15,8 +15,8 @@ speaks it) or :class:`~rtagents.local.CallTool`.  What it can do is small and pr
   makes it ask for it instead of calling.
 * **After tools.**  When the conversation ends with tool outputs, it says them: text as it is,
   JSON objects as "key: value" phrases.
-* **Small talk.**  Greetings, thanks and goodbyes get a short answer; anything else is echoed
-  with a note of what it can do.
+* **Small talk.**  Greetings, thanks, goodbyes and "stop" get a short answer; anything else is
+  echoed with a note of what it can do.
 
 No randomness and no clock: the same conversation always gets the same answer.
 """
@@ -190,6 +190,8 @@ class RuleBrain:
             return "You are welcome."
         if heard & {"bye", "goodbye"}:
             return "Goodbye!"
+        if heard & {"stop", "wait", "cancel"} or "never mind" in " ".join(words):
+            return "Okay."
         return f"You said: {text.strip()}. " + self._offer(tools)
 
     @staticmethod
