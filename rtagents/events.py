@@ -133,7 +133,8 @@ class RealtimeInputAudioTimeoutTriggered:
 
 @attrs.frozen
 class RealtimeError:
-    """An error the session survived: a server ``error`` event, a protocol error, a tool failure.
+    """An error the session survived: a server ``error`` event, a protocol error, a tool failure,
+    a response that ended ``failed`` (``type: "response_failed"``, with the server's reason).
 
     ``error`` is the server's error object (``rtagents.protocol.ErrorDetails``) or a short dict
     with ``type`` and ``message``."""

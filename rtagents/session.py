@@ -638,6 +638,15 @@ class RealtimeSession:
             self._feed(turns.ResponseFinished(rid, event.response.status or "completed"))
             # The agent that produced the response (a handoff in it switched the session).
             agent = self._response_agents.pop(rid, self.agent)
+            if event.response.status == "failed":  # say why: a failed response is silent
+                details = event.response.status_details
+                error = details.error if details is not None else None
+                message = (error.message if error is not None else None) or "no reason given"
+                self._events.push(
+                    RealtimeError(
+                        {"type": "response_failed", "response_id": rid, "message": message}
+                    )
+                )
             self._events.push(RealtimeAgentEndEvent(agent, rid, event.response.status))
             self._agency.on_agent_end(agent, self._history.response_text(event.response.output))
             if self._create_pending:

@@ -403,3 +403,25 @@ async def test_the_demo_shows_an_answer_cut_off_by_the_user(
     assert 0 < len(heard) < len(full)
     assert result.users_said == ["hello there", "stop"]
     assert result.agent_said[0] == heard
+
+
+async def test_a_failing_brain_is_reported_and_the_conversation_goes_on(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The language model answers 500 once: the response fails, the session says why (an error
+    # event, not silence), and the next spoken turn is answered.
+    from rtagents.testing import FakeReply, open_fake_chat_server
+
+    replies = [FakeReply(status=500, text="model overloaded"), FakeReply(text="Hello again.")]
+    async with open_fake_chat_server(replies) as chat:
+        brain = speech.ChatCompletionsBrain(chat.url, "tiny")
+        audio = silence(0.5) + say("hello") + silence(3.0) + say("hello there") + silence(4.0)
+        run = await converse(audio, run_for=seconds(audio) + 1, brain=brain)
+        await brain.aclose()
+    errors = [e.error for e in run.events if e.type == "error"]
+    assert len(errors) == 1
+    assert errors[0]["type"] == "response_failed"
+    assert "HTTP 500" in errors[0]["message"]
+    assert "model overloaded" in errors[0]["message"]
+    assert [e.status for e in run.events if e.type == "agent_end"] == ["failed", "completed"]
+    assert agent_transcripts(run.history) == ["Hello again."]
