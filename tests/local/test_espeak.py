@@ -165,9 +165,9 @@ def test_sync_sentence_is_plausible_speech(voice: EspeakVoice) -> None:
     assert stats.utterances == 1
     assert stats.chunks == -(-len(pcm) // CHUNK_BYTES_40MS)
     assert stats.samples_out == len(pcm) // 2
-    assert 0 < stats.synth_seconds < 1
+    assert stats.synth_seconds > 0  # measured (how long it takes is benchmarks' business)
     assert stats.first_chunk_seconds_last is not None
-    assert 0 < stats.first_chunk_seconds_last < 1
+    assert stats.first_chunk_seconds_last > 0
 
 
 def test_slower_rate_speaks_longer() -> None:
