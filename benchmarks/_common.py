@@ -112,3 +112,29 @@ def pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def summary(values: Sequence[float]) -> dict[str, float]:
+    """n, mean and nearest-rank percentiles (p50, p95, p99) and max; just n when empty."""
+    if not values:
+        return {"n": 0}
+    ordered = sorted(values)
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+    return {
+        "n": len(values),
+        "mean": statistics.fmean(values),
+        "p50": pct(0.5),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "max": ordered[-1],
+    }
+
+
+def verdict(value: float | None, goal: float) -> str:
+    """ "met" when `value` is at most `goal`, "MISSED" above it, "no data" without one."""
+    if value is None:
+        return "no data"
+    return "met" if value <= goal else "MISSED"

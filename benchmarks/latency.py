@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import functools
 import random
-import statistics
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -102,24 +101,6 @@ class _TimedLink:
 
 def _frames(pcm: bytes) -> list[bytes]:
     return [pcm[i : i + 960] for i in range(0, len(pcm), 960)]
-
-
-def _summary(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"n": 0}
-    ordered = sorted(values)
-
-    def pct(q: float) -> float:
-        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-    return {
-        "n": len(values),
-        "mean": statistics.fmean(values),
-        "p50": pct(0.5),
-        "p95": pct(0.95),
-        "p99": pct(0.99),
-        "max": ordered[-1],
-    }
 
 
 async def _overhead(seconds: float, with_tool: bool = False) -> dict[str, list[float]]:
@@ -262,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     for suffix, run in (("", overhead), (" (tool running)", with_tool)):
         for name, values in run.items():
-            s = _summary(values)
+            s = common.summary(values)
             results["overhead"][name + suffix] = {"summary": s, "values": values}
             rows.append(
                 [
@@ -273,15 +254,20 @@ def main(argv: list[str] | None = None) -> int:
             )
     for name, key in (("barge_in_stop_ms", "stop_ms"), ("barge_in_runtime_ms", "runtime_ms")):
         values = [b[key] for b in barge if b[key] == b[key]]  # (NaN: not measured)
-        s = _summary(values)
+        s = common.summary(values)
         results[name] = {"summary": s, "values": values}
         rows.append([name, s["n"], *(s.get(k, float("nan")) for k in ("p50", "p95", "p99", "max"))])
     print(common.table(["measure (ms)", "n", "p50", "p95", "p99", "max"], rows, "Latency"))
     stop = results["barge_in_stop_ms"]["summary"]
     runtime = results["barge_in_runtime_ms"]["summary"]
     verdicts = [
-        ["barge-in stop (max)", "≤ 20 ms", stop.get("max"), _verdict(stop.get("max"), 20.0)],
-        ["runtime share (p95)", "≤ 2 ms", runtime.get("p95"), _verdict(runtime.get("p95"), 2.0)],
+        ["barge-in stop (max)", "≤ 20 ms", stop.get("max"), common.verdict(stop.get("max"), 20.0)],
+        [
+            "runtime share (p95)",
+            "≤ 2 ms",
+            runtime.get("p95"),
+            common.verdict(runtime.get("p95"), 2.0),
+        ],
     ]
     # A running tool must leave the audio path's per-frame cost where it was: the ratio of the
     # two runs' p95, measured in the same process, minutes apart (noise ±30 % on a shared box).
@@ -300,19 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _verdict(value: float | None, goal: float) -> str:
-    if value is None:
-        return "no data"
-    return "met" if value <= goal else "MISSED"
-
-
 def _plot(results: dict[str, Any], out: Path) -> str | None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = common.pyplot()
+    if plt is None:
         return None
     panels = [
         ("capture → wire (ms)", results["overhead"]["capture_to_wire_ms"]["values"]),

@@ -20,7 +20,6 @@ user audio, VAD, transcript, tool, agent audio).  Nothing here asserts a timing.
 from __future__ import annotations
 
 import argparse
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -107,15 +106,12 @@ async def _run(questions: list[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
-def _summary(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"n": 0}
-    ordered = sorted(values)
+def _measures(turn: TurnLatency) -> dict[str, float | None]:
+    """A turn's stages, then its two totals (ms)."""
     return {
-        "n": len(values),
-        "p50": statistics.median(ordered),
-        "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
-        "max": ordered[-1],
+        **turn.stages(),
+        "decision → first audio sent": turn.decision_to_first_audio_ms,
+        "end of speech → first audio": turn.total_ms,
     }
 
 
@@ -141,23 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     summary: dict[str, Any] = {}
     for kind, turns in by_kind.items():
-        stage_names = list(turns[0].stages())
-        for name in [*stage_names, "decision → first audio sent", "end of speech → first audio"]:
-            values = [
-                v
-                for t in turns
-                if (
-                    v := (
-                        t.decision_to_first_audio_ms
-                        if name == "decision → first audio sent"
-                        else t.total_ms
-                        if name == "end of speech → first audio"
-                        else t.stages()[name]
-                    )
-                )
-                is not None
-            ]
-            s = _summary(values)
+        for name in _measures(turns[0]):
+            values = [v for t in turns if (v := _measures(t)[name]) is not None]
+            s = common.summary(values)
             summary.setdefault(kind, {})[name] = {"summary": s, "values": values}
             if s["n"]:
                 rows.append([f"{kind}: {name}", s["n"], s["p50"], s["p95"], s["max"]])
@@ -165,8 +147,14 @@ def main(argv: list[str] | None = None) -> int:
     verdicts = []
     for kind in by_kind:
         p95 = summary[kind]["decision → first audio sent"]["summary"].get("p95")
-        verdict = "no data" if p95 is None else ("met" if p95 <= 150 else "MISSED")
-        verdicts.append([f"{kind}: decision → first audio sent (p95)", "≤ 150 ms", p95, verdict])
+        verdicts.append(
+            [
+                f"{kind}: decision → first audio sent (p95)",
+                "≤ 150 ms",
+                p95,
+                common.verdict(p95, 150.0),
+            ]
+        )
     verdicts.append(["every question got a turn", "all", sum(heard), f"of {len(heard)} runs"])
     print()
     print(common.table(["target", "goal", "measured", "verdict"], verdicts, "Targets"))
@@ -194,12 +182,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _plot(result: dict[str, Any], out: Path) -> str | None:
     """One turn (the first with a tool call) on one time axis."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = common.pyplot()
+    if plt is None:
         return None
     kinds = result["kinds"]
     index = kinds.index("tool") if "tool" in kinds else 0

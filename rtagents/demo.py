@@ -28,6 +28,7 @@ import os
 import sys
 import time
 import wave
+from collections import deque
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -115,7 +116,10 @@ def sample_question(question: str | None, environ: Any = os.environ) -> Path:
 
 def speech_end_seconds(pcm16: bytes, rate: int, threshold_dbfs: float = -45) -> list[float]:
     """Where each stretch of speech in `pcm16` ends (seconds from its start): the last 20 ms
-    window above `threshold_dbfs` before at least SILENCE_MS of quiet."""
+    window above `threshold_dbfs` before at least SILENCE_MS of quiet.
+
+    Deliberately not the server's VAD: this is the reference the VAD's turn detection is
+    measured against, so it must not share its thresholds or its frame grid."""
     pcm = np.frombuffer(pcm16, dtype="<i2").astype(np.float64)
     win = rate // 50
     n = len(pcm) // win
@@ -165,7 +169,8 @@ class Printer:
     """Turns session events into the demo's transcript lines."""
 
     out: TextIO
-    client_audio: list[float] = attrs.field(factory=list)
+    # When each agent item's first audio arrived (bounded like the server's timeline).
+    client_audio: deque[float] = attrs.field(factory=lambda: deque(maxlen=4096))
     users_said: dict[str, str] = attrs.field(factory=dict)
     agent_said: dict[str, str] = attrs.field(factory=dict)
     tool_calls: list[tuple[str, str, str]] = attrs.field(factory=list)
@@ -182,6 +187,8 @@ class Printer:
             if event.item_id != self._last_audio_item:
                 self._last_audio_item = event.item_id
                 self.client_audio.append(trio.current_time())
+                if len(self._audio_ms) >= 64:  # only recent answers can still be cut off
+                    del self._audio_ms[next(iter(self._audio_ms))]
             # The demo's sessions use 24 kHz PCM16 (the default output format).
             self._audio_ms[event.item_id] = (
                 self._audio_ms.get(event.item_id, 0.0) + len(event.data) / 48

@@ -42,16 +42,15 @@ class TurnLatency:
         def ms(a: float | None, b: float | None) -> float | None:
             return None if a is None or b is None else (b - a) * 1000
 
-        brain_start = self.transcribed
         brain: float | None
         tool: float | None = None
         if self.tool_call is not None:
             tool = ms(self.tool_call, self.response_started)
-            first = ms(brain_start, self.tool_call)
+            first = ms(self.transcribed, self.tool_call)
             second = ms(self.response_started, self.brain_first_text)
             brain = None if first is None or second is None else first + second
         else:
-            brain = ms(brain_start, self.brain_first_text)
+            brain = ms(self.transcribed, self.brain_first_text)
         return {
             "turn detection": ms(self.end_of_speech, self.decision),
             "recognition": ms(self.decision, self.transcribed),
@@ -90,6 +89,7 @@ def turn_latencies(
     audio sent is that turn's).
     """
     ordered = sorted(marks, key=lambda m: m.t)
+    received = sorted(client_audio)
     decisions = [m for m in ordered if m.what == "speech_stopped"]
     turns = []
     for n, decision in enumerate(decisions):
@@ -108,7 +108,7 @@ def turn_latencies(
         synth = first("synth_first_audio", ref) if ref else None
         client = None
         if speaking is not None:
-            client = next((t for t in sorted(client_audio) if t >= speaking.t), None)
+            client = next((t for t in received if t >= speaking.t), None)
         end = speech_ends[n] if n < len(speech_ends) else decision.t - silence_ms / 1000
         turns.append(
             TurnLatency(

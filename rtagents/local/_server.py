@@ -74,10 +74,6 @@ class Timeline:
     def mark(self, what: str, ref: str) -> None:
         self.marks.append(Mark(trio.current_time(), what, ref))
 
-    def first(self, what: str, *, after: float = float("-inf")) -> Mark | None:
-        """The first mark named `what` at or after time `after`."""
-        return next((m for m in self.marks if m.what == what and m.t >= after), None)
-
 
 @attrs.define(eq=False)
 class LocalServer:
@@ -186,18 +182,20 @@ class _Connection:
                     async for part in parts:
                         if isinstance(part, CallTool):
                             mark("tool_call")
-                            events = session.response_function_call(part.name, part.arguments)
+                            await self._send(
+                                session.response_function_call(part.name, part.arguments)
+                            )
                         else:
                             events = session.response_text(part.text) if part.text else []
                             if part.audio:
                                 events += session.response_audio(part.audio)
-                        await self._send(events)
-                        if first_text and not isinstance(part, CallTool) and part.text:
-                            first_text = False
-                            mark("first_text_sent")
-                        if first_audio and not isinstance(part, CallTool) and part.audio:
-                            first_audio = False
-                            mark("first_audio_sent")
+                            await self._send(events)
+                            if first_text and part.text:
+                                first_text = False
+                                mark("first_text_sent")
+                            if first_audio and part.audio:
+                                first_audio = False
+                                mark("first_audio_sent")
                         if self.pace:
                             await trio.sleep(self.pace)
                         else:

@@ -138,20 +138,20 @@ class Ears:
         finally:
             with trio.CancelScope(shield=True):
                 for state in self._open.values():
-                    await state.utterance.aclose()
+                    await _quietly_close(state.utterance)
             self._open.clear()
 
     async def _handle(self, batch: list[UserAudio]) -> None:
-        # Join consecutive audio of the same item: one recognizer call per item per batch.
-        merged: list[UserAudio] = []
+        # Join each item's run of audio (and the commit ending it): one recognizer call per
+        # item per batch, however many frames queued up meanwhile.
+        run: list[UserAudio] = []
         for piece in batch:
-            last = merged[-1] if merged else None
-            if last and last.item_id == piece.item_id and last.kind == "audio":
-                merged[-1] = attrs.evolve(piece, pcm=last.pcm + piece.pcm)
-            else:
-                merged.append(piece)
-        for piece in merged:
-            await self._one(piece)
+            if run and (run[-1].item_id != piece.item_id or run[-1].kind != "audio"):
+                await self._one(_joined(run))
+                run = []
+            run.append(piece)
+        if run:
+            await self._one(_joined(run))
 
     async def _one(self, piece: UserAudio) -> None:
         item_id = piece.item_id
@@ -216,6 +216,13 @@ class Ears:
         event = self._pending.pop(item_id, None)
         if event is not None:
             event.set()
+
+
+def _joined(run: list[UserAudio]) -> UserAudio:
+    """One piece for a run of one item's pieces: their audio, the last one's kind."""
+    if len(run) == 1:
+        return run[0]
+    return attrs.evolve(run[-1], pcm=b"".join(piece.pcm for piece in run))
 
 
 async def _quietly_close(utterance: Utterance) -> None:
