@@ -28,8 +28,8 @@ import trio
 
 from benchmarks import _common as common
 from rtagents import protocol as p
-from rtagents.demo import DEMO_GRAMMAR, TRANSCRIPTION, speech_end_seconds
-from rtagents.demo_agent import demo_agent
+from rtagents.apps.demo import DEMO_GRAMMAR, TRANSCRIPTION, speech_end_seconds
+from rtagents.apps.demo_agent import demo_agent
 from rtagents.local import serve_local_realtime
 from rtagents.local._latency import TurnLatency, turn_latencies
 from rtagents.local.speech import speech_model

@@ -10,7 +10,7 @@ runs them off the audio path.
 
 Layers below it: :mod:`rtagents.native` (G.711 and the streaming resampler),
 :mod:`rtagents.protocol` (the sans-IO Realtime GA codec), :mod:`rtagents.models` (the model
-link), :mod:`rtagents.turns` (turn taking), :mod:`rtagents.actors` (capture, VAD, playback,
+link), :mod:`rtagents._core.turns` (turn taking), :mod:`rtagents.actors` (capture, VAD, playback,
 tools), :mod:`rtagents.local` (a local Realtime server) and :mod:`rtagents.testing`.
 """
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from rtagents.cli import main
+from rtagents.apps.cli import main
 
 sys.exit(main())

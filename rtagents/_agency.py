@@ -33,8 +33,8 @@ import attrs
 import trio
 
 from rtagents import protocol as p
-from rtagents import turns
-from rtagents._history import History
+from rtagents._core import turns
+from rtagents._core.history import History
 from rtagents.actors.tools import ToolCall, ToolExecutor, ToolResult
 from rtagents.agent import RealtimeAgent, ResolvedAgent
 from rtagents.context import RunContextWrapper, ToolContext

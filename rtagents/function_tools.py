@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 :func:`function_tool` reads a function once, when it is decorated: the signature and type hints
-become a JSON Schema through :mod:`rtagents._schema` (one node tree, used again to check and
+become a JSON Schema through :mod:`rtagents._core.schema` (one node tree, used again to check and
 convert the model's arguments), and the docstring gives the description (its first paragraph)
 and each parameter's description (Google ``Args:``, Sphinx ``:param x:`` or NumPy
 ``Parameters`` sections).  A first parameter annotated :class:`~rtagents.context.RunContextWrapper`
@@ -30,7 +30,7 @@ from typing import Any
 import attrs
 
 from rtagents import protocol as p
-from rtagents._schema import (
+from rtagents._core.schema import (
     Field,
     ObjectNode,
     ToolArgumentError,

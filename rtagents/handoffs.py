@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from rtagents import protocol as p
-from rtagents._schema import ObjectNode, ToolSchemaError, compile_type
+from rtagents._core.schema import ObjectNode, ToolSchemaError, compile_type
 from rtagents.context import RunContextWrapper
 from rtagents.function_tools import check_tool_name, parse_arguments
 from rtagents.items import RealtimeItem

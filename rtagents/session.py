@@ -17,7 +17,7 @@ starts in it:
   hooks — so that nothing on the audio path waits for a tool, a guardrail or a hook.
 
 Everything that decides — who is speaking, what to play, what to cancel or truncate — is the
-sans-IO :class:`~rtagents.turns.TurnMachine`; its inputs are fed synchronously from the VAD
+sans-IO :class:`~rtagents._core.turns.TurnMachine`; its inputs are fed synchronously from the VAD
 callback, the reader and playback progress, and its actions are carried out at once, without a
 channel hop.  That is what keeps barge-in within one frame: the VAD decision for a frame stops
 playback while that frame is being processed.
@@ -46,9 +46,9 @@ import trio
 
 from rtagents import items as it
 from rtagents import protocol as p
-from rtagents import turns
+from rtagents._core import turns
 from rtagents._agency import Agency, ToolErrorFormatter
-from rtagents._history import History
+from rtagents._core.history import History
 from rtagents.actors import (
     AudioFrame,
     AudioQueue,

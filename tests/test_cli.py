@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rtagents import __version__
-from rtagents.cli import main
+from rtagents.apps.cli import main
 
 
 def test_info_reports_the_kernel_and_every_delay(capsys: pytest.CaptureFixture[str]) -> None:

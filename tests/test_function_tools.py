@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rtagents import protocol as p
-from rtagents._schema import Field, ObjectNode, compile_type
+from rtagents._core.schema import Field, ObjectNode, compile_type
 from rtagents.context import RunContextWrapper, ToolContext
 from rtagents.function_tools import (
     ToolArgumentError,

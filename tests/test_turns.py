@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from rtagents import turns as t
-from rtagents.turns import TurnMachine, TurnState
+from rtagents._core import turns as t
+from rtagents._core.turns import TurnMachine, TurnState
 
 S = TurnState
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from rtagents import native
 from rtagents import protocol as p
-from rtagents.demo_agent import get_time, get_weather
+from rtagents.apps.demo_agent import get_time, get_weather
 from rtagents.local import CallTool, ResponseContext, ResponsePart, Say
 from rtagents.local.speech import RuleBrain, SpokenResponder, split_speakable
 from rtagents.local.speech._errors import SpeechUnavailable

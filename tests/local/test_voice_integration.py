@@ -22,8 +22,8 @@ import trio.testing
 from rtagents import items as it
 from rtagents import native
 from rtagents import protocol as p
-from rtagents.demo import DEMO_GRAMMAR, SAMPLE_QUESTION, TRANSCRIPTION, add_arguments, run_demo
-from rtagents.demo_agent import demo_agent, forecast
+from rtagents.apps.demo import DEMO_GRAMMAR, SAMPLE_QUESTION, TRANSCRIPTION, add_arguments, run_demo
+from rtagents.apps.demo_agent import demo_agent, forecast
 from rtagents.events import RealtimeSessionEvent
 from rtagents.session import RealtimeRunConfig, open_session
 from rtagents.testing import FakeAudioSink, FakeAudioSource, local_model, silence
@@ -138,7 +138,7 @@ async def test_the_demo_answers_a_spoken_question_with_a_tool_call(
 
 
 async def test_a_bad_input_file_is_a_clear_error(tmp_path: Path) -> None:
-    from rtagents.demo import DemoError
+    from rtagents.apps.demo import DemoError
 
     bad = tmp_path / "q.wav"
     bad.write_bytes(b"RIFF nonsense")
@@ -345,7 +345,7 @@ async def test_the_demo_goes_live_when_there_are_devices(
 ) -> None:
     # With a microphone and a speaker (faked here) and no file arguments, the demo listens
     # and speaks live until stopped.
-    import rtagents.demo as demo
+    import rtagents.apps.demo as demo
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     question = silence(0.5) + say("What time is it?") + silence(6.0)
@@ -382,7 +382,7 @@ async def test_the_demo_goes_live_when_there_are_devices(
 async def test_the_demo_shows_an_answer_cut_off_by_the_user(
     autojump_clock: trio.testing.MockClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rtagents.demo import write_wav
+    from rtagents.apps.demo import write_wav
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     question = say("hello there")

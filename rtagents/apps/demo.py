@@ -40,7 +40,7 @@ from rtagents import items as it
 from rtagents import protocol as p
 from rtagents.actors.capture import AudioSource, SoundDeviceSource, WavSource
 from rtagents.actors.playback import AudioSink, SoundDeviceSink, WavSink
-from rtagents.demo_agent import demo_agent
+from rtagents.apps.demo_agent import demo_agent
 from rtagents.models import OpenAIRealtimeConfig
 from rtagents.session import RealtimeRunConfig, RealtimeSession, open_session
 
