@@ -18,8 +18,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0.dev0"
 
-from rtagents._agency import ToolErrorFormatterArgs
 from rtagents.agent import FunctionTool, RealtimeAgent, function_tool
+from rtagents.config import ToolErrorFormatterArgs
 from rtagents.context import RunContextWrapper, ToolContext, Usage
 from rtagents.events import (
     RealtimeAgentEndEvent,

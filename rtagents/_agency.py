@@ -37,6 +37,7 @@ from rtagents._core import turns
 from rtagents._core.history import History
 from rtagents.actors.tools import ToolCall, ToolExecutor, ToolResult
 from rtagents.agent import RealtimeAgent, ResolvedAgent
+from rtagents.config import ToolErrorFormatter, ToolErrorFormatterArgs
 from rtagents.context import RunContextWrapper, ToolContext
 from rtagents.events import (
     RealtimeError,
@@ -54,22 +55,6 @@ from rtagents.hooks import RealtimeRunHooks
 log = logging.getLogger("rtagents.session")
 
 DEFAULT_REJECTION = "Tool execution was not approved."
-
-
-@attrs.frozen
-class ToolErrorFormatterArgs:
-    """What ``RealtimeRunConfig.tool_error_formatter`` receives.  ``kind`` is one of
-    ``approval_rejected``, ``error``, ``timeout``, ``bad_arguments``, ``cancelled``."""
-
-    kind: str
-    tool_name: str
-    call_id: str
-    default_message: str
-    error: BaseException | None
-    context: RunContextWrapper[Any]
-
-
-ToolErrorFormatter = Callable[[ToolErrorFormatterArgs], str | Awaitable[str | None] | None]
 
 
 class SessionPort(Protocol):

@@ -38,7 +38,7 @@ import collections
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import attrs
@@ -46,14 +46,12 @@ import trio
 
 from rtagents import items as it
 from rtagents import protocol as p
+from rtagents._agency import Agency
 from rtagents._core import turns
-from rtagents._agency import Agency, ToolErrorFormatter
 from rtagents._core.history import History
 from rtagents.actors import (
     AudioFrame,
     AudioQueue,
-    AudioSink,
-    AudioSource,
     CaptureActor,
     PlaybackActor,
     PlaybackPosition,
@@ -62,6 +60,7 @@ from rtagents.actors import (
     VadSpeechStopped,
 )
 from rtagents.agent import RealtimeAgent, ResolvedAgent
+from rtagents.config import RealtimeRunConfig
 from rtagents.context import RunContextWrapper, Usage
 from rtagents.events import (
     DROPPABLE_TYPES,
@@ -76,40 +75,10 @@ from rtagents.events import (
     RealtimeRawModelEvent,
     RealtimeSessionEvent,
 )
-from rtagents.guardrails import GuardrailsSettings, OutputGuardrail
-from rtagents.hooks import RealtimeRunHooks
-from rtagents.models import LinkClosed, ModelLinkError, OpenAIRealtimeConfig, OpenAIRealtimeLink
+from rtagents.models import LinkClosed, ModelLinkError, OpenAIRealtimeLink
 
 log = logging.getLogger("rtagents.session")
 _CANCEL_ID = "rtagents_cancel_"  # event ids of the response.cancel events the session sends
-
-
-@attrs.frozen
-class RealtimeRunConfig:
-    """How a session runs.
-
-    ``model_settings`` is merged over what the starting agent gives (instructions, tools); on a
-    handoff or ``update_agent`` everything but instructions, tools and prompt is kept from it,
-    so audio formats, voice and turn detection survive agent switches.  ``output_guardrails``
-    apply to every agent (besides each agent's own); ``hooks`` see the whole run;
-    ``tool_error_formatter`` rewrites what the model reads when a call fails or is rejected.
-    ``link_factory`` makes the model link (default: :class:`OpenAIRealtimeLink` on ``model``);
-    ``rtagents.testing.ScriptedModel`` plugs in here.
-    """
-
-    model: OpenAIRealtimeConfig = attrs.field(factory=OpenAIRealtimeConfig)
-    model_settings: p.SessionConfig | None = None
-    audio_source: AudioSource | None = None
-    audio_sink: AudioSink | None = None
-    local_vad: bool = True
-    event_queue_size: int = 512
-    uplink_queue_frames: int = 50  # 1 s of 20 ms frames
-    raw_events: bool = True
-    link_factory: Callable[[OpenAIRealtimeConfig], Any] | None = None
-    output_guardrails: Sequence[OutputGuardrail] = ()
-    guardrails_settings: GuardrailsSettings = attrs.field(factory=GuardrailsSettings)
-    hooks: RealtimeRunHooks | None = None
-    tool_error_formatter: ToolErrorFormatter | None = None
 
 
 @attrs.frozen(kw_only=True)
