@@ -39,10 +39,10 @@ import trio
 import trio.testing
 
 from benchmarks import _common as common
+from rtagents import RealtimeRunConfig, RealtimeSession, open_session
 from rtagents import protocol as p
 from rtagents.agent import RealtimeAgent, function_tool
 from rtagents.local import CallTool, ResponseContext, ResponsePart, ScriptedResponder
-from rtagents.session import RealtimeRunConfig, RealtimeSession, open_session
 from rtagents.testing import FakeAudioSink, FakeAudioSource, local_model, silence, voice
 
 FRAME_S = 0.020
@@ -72,25 +72,41 @@ async def slow_lookup() -> str:
 
 
 class _TimedLink:
-    """Delegates to a model link and notes when each audio append is handed to it."""
+    """Delegates to a model link; notes when each audio append is handed to it and times the
+    session's handling of each agent audio delta (in the link's reader task)."""
 
-    def __init__(self, link: Any, sends: list[float]) -> None:
+    def __init__(
+        self, link: Any, sends: list[float], delta_cpu: list[float], first: dict[str, float]
+    ) -> None:
         self._link = link
         self._sends = sends
+        self._delta_cpu = delta_cpu
+        self._first = first
+
+    def set_handler(self, handler: Any) -> None:
+        def timed(event: Any) -> None:
+            if isinstance(event, p.ResponseOutputAudioDelta):
+                self._first.setdefault(event.item_id, trio.current_time())
+                t0 = time.perf_counter()
+                handler(event)
+                self._delta_cpu.append((time.perf_counter() - t0) * 1000)
+            else:
+                handler(event)
+
+        self._link.set_handler(timed)
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         await self._link.run(task_status=task_status)
 
     async def send(self, event: Any) -> None:
-        if isinstance(event, p.InputAudioBufferAppend):
-            self._sends.append(trio.current_time())
         await self._link.send(event)
 
     def send_nowait(self, event: Any) -> None:
         self._link.send_nowait(event)
 
-    def __aiter__(self) -> Any:
-        return self._link.__aiter__()
+    def send_audio_nowait(self, event: Any) -> None:
+        self._sends.append(trio.current_time())
+        self._link.send_audio_nowait(event)
 
     async def aclose(self) -> None:
         await self._link.aclose()
@@ -110,28 +126,16 @@ async def _overhead(seconds: float, with_tool: bool = False) -> dict[str, list[f
     audio = (pattern * (int(seconds / 8) + 1))[: int(48000 * seconds) // 960 * 960]
     start_at = trio.current_time() + 0.2
     sink = FakeAudioSink()
+    delta_cpu: list[float] = []
+    first_delta: dict[str, float] = {}
     config = RealtimeRunConfig(
         audio_source=FakeAudioSource(_frames(audio), start_at=start_at),
         audio_sink=sink,
-        link_factory=lambda c: _TimedLink(model.link_factory(c), sends),
+        link_factory=lambda c: _TimedLink(model.link_factory(c), sends, delta_cpu, first_delta),
         raw_events=False,
     )
-    delta_cpu: list[float] = []
-    first_delta: dict[str, float] = {}
     agent = RealtimeAgent("Bench", tools=[slow_lookup] if with_tool else [])
     async with open_session(agent, config) as session:
-        handle = session._on_server_event
-
-        def timed(event: Any) -> None:
-            if isinstance(event, p.ResponseOutputAudioDelta):
-                first_delta.setdefault(event.item_id, trio.current_time())
-                t0 = time.perf_counter()
-                handle(event)
-                delta_cpu.append((time.perf_counter() - t0) * 1000)
-            else:
-                handle(event)
-
-        session._on_server_event = timed  # type: ignore[method-assign]
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_drain, session)
             await trio.sleep_until(start_at + seconds + 1.0)

@@ -27,6 +27,7 @@ import numpy as np
 import trio
 
 from benchmarks import _common as common
+from rtagents import RealtimeRunConfig, open_session
 from rtagents import protocol as p
 from rtagents.apps.demo import DEMO_GRAMMAR, TRANSCRIPTION, speech_end_seconds
 from rtagents.apps.demo_agent import demo_agent
@@ -34,7 +35,6 @@ from rtagents.local import serve_local_realtime
 from rtagents.local._latency import TurnLatency, turn_latencies
 from rtagents.local.speech import speech_model
 from rtagents.models import OpenAIRealtimeConfig
-from rtagents.session import RealtimeRunConfig, open_session
 from rtagents.testing import FakeAudioSink, FakeAudioSource, silence
 
 QUESTIONS = (

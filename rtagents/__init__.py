@@ -8,18 +8,22 @@ Agents carry instructions, function tools (:func:`function_tool`), handoffs
 (:func:`realtime_handoff`), output guardrails (:func:`output_guardrail`) and hooks; the session
 runs them off the audio path.
 
-Layers below it: :mod:`rtagents.native` (G.711 and the streaming resampler),
-:mod:`rtagents.protocol` (the sans-IO Realtime GA codec), :mod:`rtagents.models` (the model
-link), :mod:`rtagents._core.turns` (turn taking), :mod:`rtagents.actors` (capture, VAD, playback,
-tools), :mod:`rtagents.local` (a local Realtime server) and :mod:`rtagents.testing`.
+Layers below it (docs/architecture.md): :mod:`rtagents.native` (G.711 and the streaming
+resampler), :mod:`rtagents.protocol` (the sans-IO Realtime GA codec), ``rtagents._core`` (the
+sans-IO insides of a session: turn table, event router, response sequencer, history),
+:mod:`rtagents.audio` (sources, sinks, converters), :mod:`rtagents.actors` (capture, uplink,
+VAD, playback, tools), :mod:`rtagents.models` (the model link), :mod:`rtagents.local` (the
+embedded Realtime server), :mod:`rtagents.apps` (the ``rtagents`` command) and
+:mod:`rtagents.testing` (fakes).
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0.dev0"
 
+from rtagents._core.turns import TurnState
 from rtagents.agent import FunctionTool, RealtimeAgent, function_tool
-from rtagents.config import ToolErrorFormatterArgs
+from rtagents.config import RealtimeRunConfig, ToolErrorFormatterArgs
 from rtagents.context import RunContextWrapper, ToolContext, Usage
 from rtagents.events import (
     RealtimeAgentEndEvent,
@@ -50,13 +54,8 @@ from rtagents.guardrails import (
 from rtagents.handoffs import Handoff, realtime_handoff
 from rtagents.hooks import RealtimeAgentHooks, RealtimeRunHooks
 from rtagents.models import OpenAIRealtimeConfig
-from rtagents.session import (
-    RealtimeRunConfig,
-    RealtimeRunner,
-    RealtimeSession,
-    SessionStatistics,
-    open_session,
-)
+from rtagents.runner import RealtimeRunner, open_session
+from rtagents.session import RealtimeSession, SessionStatistics
 
 __all__ = [
     "FunctionTool",
@@ -94,6 +93,7 @@ __all__ = [
     "ToolContext",
     "ToolErrorFormatterArgs",
     "ToolSchemaError",
+    "TurnState",
     "Usage",
     "__version__",
     "function_tool",

@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from rtagents import protocol as p
-from rtagents.actors import AudioSink, AudioSource
+from rtagents.audio import AudioSink, AudioSource
 from rtagents.context import RunContextWrapper
 from rtagents.guardrails import GuardrailsSettings, OutputGuardrail
 from rtagents.hooks import RealtimeRunHooks

@@ -32,7 +32,7 @@ class Usage:
     output_text_tokens: int = 0
     output_audio_tokens: int = 0
 
-    def add(self, usage: p.Usage | None) -> None:
+    def add(self, usage: p.ResponseUsage | None) -> None:
         """Add one response's usage (``response.done``'s ``response.usage``)."""
         if usage is None:
             return

@@ -7,6 +7,10 @@ When the model calls it, the session runs ``on_invoke_handoff`` (which calls the
 are kept, so a phone call keeps its μ-law), emits ``handoff``, optionally drops items from the
 server-side conversation (``input_filter``), and answers the call so the new agent speaks next —
 on the same connection, with no gap in the audio.
+
+This module does not import :mod:`rtagents.agent` (which imports it): what a handoff needs of
+the agent it hands to — a name, a description, and being an agent the session can resolve — is
+the :class:`HandoffAgent` protocol, which :class:`~rtagents.agent.RealtimeAgent` satisfies.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -25,11 +29,22 @@ from rtagents.context import RunContextWrapper
 from rtagents.function_tools import check_tool_name, parse_arguments
 from rtagents.items import RealtimeItem
 
-if TYPE_CHECKING:
-    from rtagents.agent import RealtimeAgent
-
 IsEnabled = bool | Callable[[RunContextWrapper[Any], Any], Any]
 InputFilter = Callable[[tuple[RealtimeItem, ...]], Sequence[RealtimeItem]]
+
+
+@runtime_checkable
+class HandoffAgent(Protocol):
+    """What a handoff needs of an agent (:class:`~rtagents.agent.RealtimeAgent` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def handoff_description(self) -> str | None: ...
+
+    def resolve(self, ctx: RunContextWrapper[Any]) -> Awaitable[Any]: ...
+
 
 _EMPTY_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -64,20 +79,18 @@ class Handoff:
             decision = await decision
         return bool(decision)
 
-    async def invoke(self, ctx: RunContextWrapper[Any], arguments: str) -> RealtimeAgent:
-        from rtagents.agent import RealtimeAgent
-
+    async def invoke(self, ctx: RunContextWrapper[Any], arguments: str) -> HandoffAgent:
         agent = self.on_invoke_handoff(ctx, arguments)
         if inspect.isawaitable(agent):
             agent = await agent
-        if not isinstance(agent, RealtimeAgent):
+        if not isinstance(agent, HandoffAgent):
             raise TypeError(
                 f"handoff {self.tool_name} returned {type(agent).__name__}, not an agent"
             )
         return agent
 
     @staticmethod
-    def transfer_message(agent: RealtimeAgent) -> str:
+    def transfer_message(agent: HandoffAgent) -> str:
         return json.dumps({"assistant": agent.name})
 
 
@@ -95,7 +108,7 @@ def _arity(func: Callable[..., Any]) -> int:
 
 
 def realtime_handoff(
-    agent: RealtimeAgent,
+    agent: HandoffAgent,
     *,
     tool_name_override: str | None = None,
     tool_description_override: str | None = None,
@@ -108,9 +121,7 @@ def realtime_handoff(
     ``on_handoff(ctx, input)`` receives them converted; without, ``on_handoff(ctx)``.
     ``input_filter(history) -> kept items`` drops the other items from the conversation the
     new agent sees (they are deleted on the server)."""
-    from rtagents.agent import RealtimeAgent
-
-    if not isinstance(agent, RealtimeAgent):
+    if not isinstance(agent, HandoffAgent):
         raise TypeError(f"realtime_handoff needs a RealtimeAgent, not {type(agent).__name__}")
     name = tool_name_override or default_tool_name(agent.name)
     node: ObjectNode | None = None
@@ -134,7 +145,7 @@ def realtime_handoff(
         if x
     )
 
-    async def on_invoke_handoff(ctx: RunContextWrapper[Any], arguments: str) -> RealtimeAgent:
+    async def on_invoke_handoff(ctx: RunContextWrapper[Any], arguments: str) -> HandoffAgent:
         if node is not None:
             value = node.convert(parse_arguments(arguments), "")
             result = on_handoff(ctx, value)  # type: ignore[misc]

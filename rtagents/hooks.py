@@ -2,11 +2,12 @@
 
 Run hooks (``RealtimeRunConfig(hooks=...)``) see every agent; agent hooks
 (``RealtimeAgent(hooks=...)``) see their own agent.  The session calls them from one task, in the
-order the events happened, so a slow hook delays other hooks but never audio or the model link;
-an exception in a hook is logged and reported as an ``error`` event.  ``on_agent_start`` /
-``on_start`` run when a response of the agent starts, ``on_agent_end`` / ``on_end`` when it ends
-(with the text or transcript it produced).  The OpenAI Agents SDK declares these and never
-calls them; here they are called.
+order the events happened (the run hook first, then the agent's), so a slow hook delays other
+hooks but never audio or the model link; an exception in a hook is logged and reported as an
+``error`` event.  At most 256 hook calls wait: beyond that the oldest waiting one is dropped,
+logged and counted (``hooks_dropped``).  ``on_agent_start`` / ``on_start`` run when a response of
+the agent starts, ``on_agent_end`` / ``on_end`` when it ends (with the text or transcript it
+produced).  The OpenAI Agents SDK declares these and never calls them; here they are called.
 """
 
 from __future__ import annotations

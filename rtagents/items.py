@@ -109,18 +109,18 @@ def from_protocol(
         if item.role == "assistant":
             parts: list[AssistantText | AssistantAudio] = []
             for part in item.content:
-                if isinstance(part, p.OutputAudio):
+                if isinstance(part, p.OutputAudioContent):
                     parts.append(AssistantAudio(part.transcript))
-                elif isinstance(part, p.OutputText | p.InputText):
+                elif isinstance(part, p.OutputTextContent | p.InputTextContent):
                     parts.append(AssistantText(part.text))
             return AssistantMessageItem(item_id, tuple(parts), previous_item_id, status)
         user_parts: list[InputText | InputAudio | InputImage] = []
         for part in item.content:
-            if isinstance(part, p.InputText):
+            if isinstance(part, p.InputTextContent):
                 user_parts.append(InputText(part.text))
-            elif isinstance(part, p.InputAudio):
+            elif isinstance(part, p.InputAudioContent):
                 user_parts.append(InputAudio(part.transcript))
-            elif isinstance(part, p.InputImage):
+            elif isinstance(part, p.InputImageContent):
                 user_parts.append(InputImage(part.image_url, part.detail))
         if item.role == "system":
             texts = tuple(x for x in user_parts if isinstance(x, InputText))

@@ -1,44 +1,41 @@
-"""A realtime session: the model link, the audio actors and the turn machine in one nursery.
+"""A realtime session: the wiring of the model link, the audio actors and the sans-IO cores.
 
 Theory of operation
 -------------------
 ``open_session`` (or ``async with await RealtimeRunner(agent).run()``) opens one nursery and
-starts in it:
+starts in it the **agency** (the agent's side: tools, approvals, handoffs, guardrails, hooks,
+:mod:`rtagents._agency`), the **playback** actor when there is a sink, the **model link**, a
+**ticker** for the turn table's deadlines, and the **capture** actor when there is a source.
+Everything that decides is sans-IO and runs synchronously in the task that brought the input:
 
-* the **model link** (``rtagents.models``) and a **reader** task that turns each server event
-  into history updates, session events and turn-machine inputs;
-* when an audio source is configured, the **capture** actor, whose frames go to an **uplink**
-  task (→ ``input_audio_buffer.append``) and to the local **VAD** actor; ``send_audio`` feeds the
-  same two paths;
-* when a sink is configured, the **playback** actor, which reports what it has played;
-* a **ticker** that feeds the turn machine a ``Tick`` at its deadline;
-* the **agency** (``rtagents._agency``): the agent's side — the tool executor (one task per
-  call, each under its own timeout, behind the approval gate), handoffs, output guardrails and
-  hooks — so that nothing on the audio path waits for a tool, a guardrail or a hook.
+* **uplink** — the capture task re-frames the source and hands each frame to the
+  :class:`~rtagents.actors.uplink.Uplink` (converted once, queued on the link's audio lane) and
+  to the VAD actor (decides on the frame itself; a barge-in stops playback inside that call).
+  ``send_audio`` takes the same uplink.  Two task hops from microphone to socket: the capture
+  task, then the link's writer.
+* **downlink** — the link's reader task decodes each event and calls :meth:`_on_link_event`:
+  the :class:`~rtagents._core.router.ServerEventRouter` turns it into effects, the
+  :class:`~rtagents._core.turns.TurnMachine` into actions, and both are carried out here, in
+  one place (:meth:`_apply`, :meth:`_execute`): agent audio is queued on the playback actor,
+  whose writer task plays it.  Two task hops from the socket's reader to the sink.
 
-Everything that decides — who is speaking, what to play, what to cancel or truncate — is the
-sans-IO :class:`~rtagents._core.turns.TurnMachine`; its inputs are fed synchronously from the VAD
-callback, the reader and playback progress, and its actions are carried out at once, without a
-channel hop.  That is what keeps barge-in within one frame: the VAD decision for a frame stops
-playback while that frame is being processed.
-
-Every queue is bounded.  Audio queues drop their oldest frame when full; the consumer's event
-queue never blocks the session: when the consumer falls behind, it first loses audio, raw and
-history-snapshot events (each later one supersedes them), and every loss is counted in
-:meth:`RealtimeSession.statistics`.
+Channels and their overflow policies: the link's outbox (control events wait for room, or use
+a bounded reserve when sent from a synchronous path — past it the send fails loudly with an
+``error`` event; audio appends drop their oldest), playback's jitter buffer (bounded in ms, drops
+oldest), the app's event queue (never blocks the session: drops droppable events first), the
+hook queue (drops oldest).  Every drop is counted in :meth:`RealtimeSession.statistics`.
 
 Without a sink the app plays audio itself: it may report progress with ``playback_progress``
-(exact truncation), else the session assumes real-time playback from the first chunk of each
+(exact truncation), else the turn table assumes real-time playback from the first chunk of each
 item, as the OpenAI Agents SDK does.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -47,38 +44,26 @@ import trio
 from rtagents import items as it
 from rtagents import protocol as p
 from rtagents._agency import Agency
+from rtagents._core import router as r
 from rtagents._core import turns
-from rtagents._core.history import History
-from rtagents.actors import (
-    AudioFrame,
-    AudioQueue,
-    CaptureActor,
-    PlaybackActor,
-    PlaybackPosition,
-    VadActor,
-    VadSpeechStarted,
-    VadSpeechStopped,
-)
+from rtagents.actors import CaptureActor, PlaybackActor, PlaybackPosition, VadActor
+from rtagents.actors.app_events import EventQueue
+from rtagents.actors.uplink import Uplink
+from rtagents.actors.vad import VadSpeechStarted, VadSpeechStopped
 from rtagents.agent import RealtimeAgent, ResolvedAgent
+from rtagents.audio import AudioFrame
 from rtagents.config import RealtimeRunConfig
 from rtagents.context import RunContextWrapper, Usage
 from rtagents.events import (
-    DROPPABLE_TYPES,
-    RealtimeAgentEndEvent,
-    RealtimeAgentStartEvent,
     RealtimeAudio,
-    RealtimeAudioEnd,
     RealtimeAudioInterrupted,
     RealtimeError,
     RealtimeHistoryUpdated,
-    RealtimeInputAudioTimeoutTriggered,
-    RealtimeRawModelEvent,
     RealtimeSessionEvent,
 )
-from rtagents.models import LinkClosed, ModelLinkError, OpenAIRealtimeLink
+from rtagents.models import ModelLinkError, OpenAIRealtimeLink
 
 log = logging.getLogger("rtagents.session")
-_CANCEL_ID = "rtagents_cancel_"  # event ids of the response.cancel events the session sends
 
 
 @attrs.frozen(kw_only=True)
@@ -88,6 +73,7 @@ class SessionStatistics:
     events_dropped: dict[str, int]
     event_queue_peak: int
     agent_audio_dropped_ms: float
+    sends_failed: int  # control events that found the link's queue and its reserve full
     turn_timeouts: int
     unexpected_inputs: int
     tool_calls: int
@@ -95,6 +81,7 @@ class SessionStatistics:
     pending_approvals: int
     hooks_called: int
     hooks_failed: int
+    hooks_dropped: int  # oldest waiting hook calls dropped because hooks fell behind
     guardrail_checks: int
     guardrail_trips: int
     last_barge_in_at: float | None  # trio time playback was last stopped for the user
@@ -105,50 +92,6 @@ class SessionStatistics:
     playback: Any
 
 
-class _EventQueue:
-    """Bounded; never blocks the producer.  Full: drop the oldest droppable event, else the
-    oldest event; count every drop by type."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._items: collections.deque[RealtimeSessionEvent] = collections.deque()
-        self._ready = trio.Event()
-        self.closed = False
-        self.emitted = 0
-        self.peak = 0
-        self.dropped: collections.Counter[str] = collections.Counter()
-
-    def push(self, event: RealtimeSessionEvent) -> None:
-        if self.closed:
-            return
-        if len(self._items) >= self.capacity:
-            victim = next((e for e in self._items if e.type in DROPPABLE_TYPES), None)
-            if victim is not None:
-                self._items.remove(victim)
-            else:
-                victim = self._items.popleft()
-            self.dropped[victim.type] += 1
-        self._items.append(event)
-        self.emitted += 1
-        self.peak = max(self.peak, len(self._items))
-        self._ready.set()
-
-    def close(self) -> None:
-        self.closed = True
-        self._ready.set()
-
-    def get_nowait(self) -> RealtimeSessionEvent | None:
-        return self._items.popleft() if self._items else None
-
-    async def get(self) -> RealtimeSessionEvent | None:
-        while not self._items:
-            if self.closed:
-                return None
-            self._ready = trio.Event()
-            await self._ready.wait()
-        return self._items.popleft()
-
-
 class RealtimeSession:
     """One live conversation.  Made by :func:`open_session` or :class:`RealtimeRunner`."""
 
@@ -157,12 +100,17 @@ class RealtimeSession:
     ) -> None:
         self.starting_agent = agent
         self.config = config
-        factory = config.link_factory or (lambda c: OpenAIRealtimeLink(c))
-        self._link = factory(config.model)
-        self._events = _EventQueue(config.event_queue_size)
-        self._machine = turns.TurnMachine()
-        self._history = History()
+        model = attrs.evolve(config.model, audio_queue_size=config.uplink_queue_frames)
+        factory: Callable[[Any], Any] = config.link_factory or OpenAIRealtimeLink
+        self._link = factory(model)
+        self._link.set_handler(self._on_link_event)
+        self._events = EventQueue(config.event_queue_size)
+        self._machine = turns.TurnMachine(assume_realtime_playback=config.audio_sink is None)
         self.context: RunContextWrapper[Any] = RunContextWrapper(context)
+        self._router = r.ServerEventRouter(
+            usage=self.context.usage, raw_events=config.raw_events, settings=config.model_settings
+        )
+        self._history = self._router.history
         self._agency = Agency(
             self,
             self._history,
@@ -172,32 +120,29 @@ class RealtimeSession:
             guardrails_settings=config.guardrails_settings,
             tool_error_formatter=config.tool_error_formatter,
         )
-        self._last_response_id: str | None = None
-        self._response_agents: dict[str, RealtimeAgent] = {}
+        self._uplink = Uplink(self._link, self._router.input_format)
         self._nursery: trio.Nursery | None = None
         self._closed = False
         self._wake = trio.Event()
         self._armed_deadline = math.inf  # when the ticker will next look at the machine
-        self._server_session: p.SessionConfig | None = None
-        self._input_format = _format(config.model_settings, "input")
-        self._output_format = _format(config.model_settings, "output")
-        # response.create sequencing: one at a time, never during a response
-        self._response_active = False
-        self._create_in_flight: str | None = None
-        self._create_pending = False
-        self._create_counter = 0
-        self._cancel_counter = 0
-        # audio paths
-        self._uplink: AudioQueue[AudioFrame] = AudioQueue(config.uplink_queue_frames)
-        self._vad_queue: AudioQueue[AudioFrame] | None = None
         self._capture: CaptureActor | None = None
         self._vad: VadActor | None = None
         self._playback: PlaybackActor | None = None
-        self._app_reports_playback = False
-        self._first_audio_at: dict[tuple[str, int], float] = {}
-        self._seq = 0
+        self._appliers: dict[type, Callable[[Any], None]] = {
+            r.Emit: lambda e: self._events.push(e.event),
+            r.Feed: lambda e: self._feed(e.input, e.audio),
+            r.Send: lambda e: self._send_soon(e.event),
+            r.EndAudio: self._end_audio,
+            r.SessionChanged: self._session_changed,
+            r.CallFunction: lambda e: self._agency.on_function_call(e.item),
+            r.CheckText: lambda e: self._agency.on_output_text(e.response_id, e.item_id, e.delta),
+            r.TextDone: lambda e: self._agency.on_output_done(e.item_id),
+            r.AgentStarted: lambda e: self._agency.on_agent_start(e.agent),
+            r.AgentEnded: lambda e: self._agency.on_agent_end(e.agent, e.output),
+        }
         # counters
         self._dropped_audio_ms = 0.0
+        self._sends_failed = 0
         self._timeouts = 0
         self._unexpected = 0
         self._last_barge_in_at: float | None = None
@@ -207,34 +152,32 @@ class RealtimeSession:
     async def _start(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
         config = self.config
-        await nursery.start(self._link.run)
         await nursery.start(self._agency.run)
-        await self._agency.switch_to(self.starting_agent, initial=True)
         if config.audio_sink is not None:
-            rate = self._output_format.sample_rate
             self._playback = PlaybackActor(
-                config.audio_sink, in_rate=rate, on_progress=self._on_playback
+                config.audio_sink,
+                input_format=self._router.output_format,
+                on_progress=self._on_playback,
             )
             await nursery.start(self._playback.run)
         if config.local_vad:
-            self._vad_queue = AudioQueue(config.uplink_queue_frames)
-            self._vad = VadActor(self._vad_queue, self._on_vad)
-            await nursery.start(self._vad.run)
-        nursery.start_soon(self._reader)
+            self._vad = VadActor(None, self._on_vad)  # fed by capture and send_audio, inline
+        await nursery.start(self._run_link)
+        await self._agency.switch_to(self.starting_agent, initial=True)
         nursery.start_soon(self._ticker)
-        nursery.start_soon(self._uplink_task)
         if config.audio_source is not None:
-            outputs = [self._uplink]
-            if self._vad_queue is not None:  # (an empty queue is falsy: test against None)
-                outputs.append(self._vad_queue)
-            self._capture = CaptureActor(
-                config.audio_source,
-                out_rate=self._input_format.sample_rate,
-                outputs=outputs,
-                close_outputs=False,  # send_audio keeps using them
-            )
+            outputs: list[Any] = [self._uplink]
+            if self._vad is not None:
+                outputs.append(self._vad)
+            self._capture = CaptureActor(config.audio_source, outputs=outputs, close_outputs=False)
             await nursery.start(self._capture.run)
         self._events.push(RealtimeHistoryUpdated(()))
+
+    async def _run_link(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        await self._link.run(task_status=task_status)
+        await self.close()  # the link ended (its LinkClosed event was routed): so does the session
 
     async def close(self) -> None:
         """Close the link and stop every actor; idempotent.  Iteration ends after the events
@@ -251,9 +194,6 @@ class RealtimeSession:
                 if closer is not None:
                     await closer()
         self._events.close()
-        self._uplink.close()
-        if self._vad_queue is not None:
-            self._vad_queue.close()
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
 
@@ -299,28 +239,27 @@ class RealtimeSession:
         item = p.MessageItem.user_text(message) if isinstance(message, str) else message
         await self._link.send(p.ConversationItemCreate(item=item))
         self._feed(turns.UserInputSent())
-        await self._request_response()
+        await self.request_response()
 
     async def send_audio(self, data: bytes, *, commit: bool = False) -> None:
-        """Audio in the session's input format; also seen by the local VAD (barge-in)."""
+        """Audio in the session's input format, on the same uplink as captured audio (never
+        waits for the socket: see the uplink's policy); also seen by the local VAD."""
+        await trio.lowlevel.checkpoint()
         if data:
-            if self._input_format.type == "audio/pcm" and len(data) % 2:
+            fmt = self._uplink.format
+            if fmt.sample_width == 2 and len(data) % 2:
                 raise ValueError("PCM16 audio must have an even number of bytes")
-            await self._link.send(p.InputAudioBufferAppend(audio=data))
-            if self._vad_queue is not None:
-                pcm = self._input_format.to_pcm16(data)
-                rate = self._input_format.sample_rate
-                self._seq += 1
-                frame = AudioFrame(pcm, rate, trio.current_time(), self._seq)
-                self._vad_queue.send_nowait(frame)
+            self._uplink.send_encoded_nowait(data)
+            if self._vad is not None:
+                pcm = fmt.to_pcm16(data)
+                frame = AudioFrame(pcm, fmt.sample_rate, trio.current_time(), self._uplink.seq)
+                self._vad.send_nowait(frame)
         if commit:
             await self._link.send(p.InputAudioBufferCommit())
             self._feed(turns.UserInputSent())
 
     async def interrupt(self) -> None:
         """Stop the agent now: playback, the response, and truncate what was not heard."""
-        self._virtual_progress()
-        self._agency.on_user_speech()
         self._feed(turns.InterruptRequested())
 
     async def update_agent(self, agent: RealtimeAgent) -> None:
@@ -363,12 +302,12 @@ class RealtimeSession:
 
     def playback_progress(self, item_id: str, content_index: int, played_ms: float) -> None:
         """For apps that play audio themselves: how much of an item has been heard."""
-        self._app_reports_playback = True
+        self._machine.assume_realtime_playback = False
         self._feed(turns.PlaybackProgressed(item_id, content_index, played_ms))
 
     def playback_finished(self) -> None:
         """For apps that play audio themselves: everything received has been played."""
-        self._app_reports_playback = True
+        self._machine.assume_realtime_playback = False
         self._feed(turns.PlaybackProgressed.idle())
 
     @property
@@ -389,6 +328,7 @@ class RealtimeSession:
             events_dropped=dict(self._events.dropped),
             event_queue_peak=self._events.peak,
             agent_audio_dropped_ms=self._dropped_audio_ms,
+            sends_failed=self._sends_failed,
             turn_timeouts=self._timeouts,
             unexpected_inputs=self._unexpected,
             tool_calls=self._agency.tools.statistics().submitted,
@@ -402,11 +342,12 @@ class RealtimeSession:
             pending_approvals=len(self._agency.pending_approvals()),
             hooks_called=self._agency.hooks_called,
             hooks_failed=self._agency.hooks_failed,
+            hooks_dropped=self._agency.hooks_dropped,
             guardrail_checks=self._agency.guardrail_checks,
             guardrail_trips=self._agency.guardrail_trips,
         )
 
-    # -- internals: config -------------------------------------------------------------------
+    # -- the port the agency uses ------------------------------------------------------------
 
     def session_config(self, resolved: ResolvedAgent, *, initial: bool) -> p.SessionConfig:
         """What ``session.update`` says for `resolved` (see :class:`RealtimeRunConfig`)."""
@@ -427,8 +368,6 @@ class RealtimeSession:
         }
         return attrs.evolve(base, **overrides)
 
-    # -- the port the agency uses ------------------------------------------------------------
-
     def push(self, event: RealtimeSessionEvent) -> None:
         self._events.push(event)
 
@@ -439,19 +378,40 @@ class RealtimeSession:
             log.debug("not sent (%s): %r", exc, event)
 
     async def request_response(self) -> None:
-        await self._request_response()
+        create = self._router.sequencer.request()
+        if create is not None:
+            await self.send(create)
 
     def feed(self, event: turns.TurnInput) -> None:
         self._feed(event)
 
     def interrupt_response(self, response_id: str) -> None:
-        self._virtual_progress()
         self._feed(turns.InterruptRequested(response_id))
 
     def is_latest_response(self, response_id: str) -> bool:
-        return response_id == self._last_response_id
+        return response_id == self._router.last_response_id
 
-    # -- internals: the turn machine ---------------------------------------------------------
+    # -- the downlink: link events, effects, turn actions ------------------------------------
+
+    def _on_link_event(self, event: Any) -> None:
+        """Called by the link's reader task for every event; never raises into it."""
+        try:
+            appliers = self._appliers
+            for effect in self._router.route(event, self.agent):
+                appliers[type(effect)](effect)
+        except Exception as exc:  # never let one odd event end the session
+            log.exception("error handling %s", getattr(event, "type", event))
+            self._events.push(RealtimeError({"type": "session_error", "message": str(exc)}))
+
+    def _end_audio(self, effect: r.EndAudio) -> None:
+        if self._playback is not None:
+            self._playback.end_item(effect.item_id)
+
+    def _session_changed(self, effect: r.SessionChanged) -> None:
+        self._machine.server_cancels_on_speech = effect.server_cancels_on_speech
+        self._uplink.set_format(effect.input_format)
+        if self._playback is not None:
+            self._playback.set_input_format(effect.output_format)
 
     def _feed(self, event: turns.TurnInput, audio: bytes = b"") -> None:
         for action in self._machine.handle(event, trio.current_time()):
@@ -463,11 +423,11 @@ class RealtimeSession:
             self._wake.set()
 
     def _execute(self, action: turns.TurnAction, cause: turns.TurnInput, audio: bytes) -> None:
+        """Carry out one action of the turn table: every side effect of a turn is here."""
         if isinstance(action, turns.PlayAudio):
             assert isinstance(cause, turns.AudioReceived)
             if self._playback is not None:
-                pcm = self._output_format.to_pcm16(audio)  # decoded only when played here
-                self._playback.enqueue(action.item_id, action.content_index, pcm)
+                self._playback.enqueue(action.item_id, action.content_index, audio)
             self._events.push(
                 RealtimeAudio(audio, action.item_id, action.content_index, cause.response_id)
             )
@@ -478,17 +438,18 @@ class RealtimeSession:
             if self._playback is not None:
                 self._playback.interrupt_nowait()
         elif isinstance(action, turns.CancelResponse):
-            self._cancel_counter += 1
-            event_id = f"{_CANCEL_ID}{self._cancel_counter}"
-            self._send_soon(p.ResponseCancel(event_id=event_id, response_id=action.response_id))
+            self._send_soon(self._router.cancel_event(action.response_id))
+        elif isinstance(action, turns.CancelInterruptibleTools):
+            cancelled = self._agency.tools.cancel_interruptible()
+            if cancelled:
+                log.debug("barge-in cancelled %d tool call(s)", cancelled)
         elif isinstance(action, turns.TruncateItem):
-            self._send_soon(
-                p.ConversationItemTruncate(
-                    item_id=action.item_id,
-                    content_index=action.content_index,
-                    audio_end_ms=action.audio_end_ms,
-                )
+            truncate = p.ConversationItemTruncate(
+                item_id=action.item_id,
+                content_index=action.content_index,
+                audio_end_ms=action.audio_end_ms,
             )
+            self._send_soon(truncate)
         elif isinstance(action, turns.DeleteItem):
             self._send_soon(p.ConversationItemDelete(item_id=action.item_id))
         elif isinstance(action, turns.AudioInterrupted):
@@ -501,18 +462,20 @@ class RealtimeSession:
             log.debug("unexpected turn input in %s: %r", action.state.value, action.input)
 
     def _send_soon(self, event: p.ClientEvent) -> None:
+        """Queue a control event from a synchronous path (the link's reserve lets it through
+        when the queue is full; past the reserve the send fails loudly)."""
         try:
             self._link.send_nowait(event)
         except trio.WouldBlock:
-            assert self._nursery is not None
-            self._nursery.start_soon(self._link.send, event)
-        except Exception as exc:  # the link is closed: nothing left to correct
-            log.debug("not sent (%s): %r", exc, event)
+            self._sends_failed += 1
+            message = f"the model link's send queue is full: {event.type} was not sent"
+            log.error(message)
+            self._events.push(RealtimeError({"type": "send_queue_full", "message": message}))
+        except (ModelLinkError, trio.ClosedResourceError) as exc:
+            log.debug("not sent (%s): %r", exc, event)  # closed: nothing left to correct
 
     def _on_vad(self, event: VadSpeechStarted | VadSpeechStopped) -> None:
         if isinstance(event, VadSpeechStarted):
-            self._virtual_progress()
-            self._agency.on_user_speech()
             self._feed(turns.UserSpeechStarted("local"))
         else:
             self._feed(turns.UserSpeechStopped("local"))
@@ -521,25 +484,10 @@ class RealtimeSession:
         if position is None:
             self._feed(turns.PlaybackProgressed.idle())
         else:
-            self._feed(
-                turns.PlaybackProgressed(
-                    position.item_id, position.content_index, position.played_ms
-                )
+            progressed = turns.PlaybackProgressed(
+                position.item_id, position.content_index, position.played_ms
             )
-
-    def _virtual_progress(self) -> None:
-        """No sink and no reports from the app: assume real-time playback since the first
-        chunk of each item."""
-        if self._playback is not None or self._app_reports_playback:
-            return
-        now = trio.current_time()
-        for (item_id, index), first in list(self._first_audio_at.items()):
-            received = self._machine.received_ms(item_id, index)
-            if not received:  # the machine is done with this item: so are we
-                del self._first_audio_at[(item_id, index)]
-                continue
-            played = min(received, (now - first) * 1000)
-            self._feed(turns.PlaybackProgressed(item_id, index, played))
+            self._feed(progressed)
 
     async def _ticker(self) -> None:
         while True:
@@ -551,202 +499,4 @@ class RealtimeSession:
                 continue
             deadline = self._machine.deadline
             if deadline is not None and trio.current_time() >= deadline:
-                self._virtual_progress()
                 self._feed(turns.Tick())
-
-    # -- internals: uplink -------------------------------------------------------------------
-
-    async def _uplink_task(self) -> None:
-        async for frame in self._uplink:
-            data = self._input_format.from_pcm16(frame.pcm)
-            await self._link.send(p.InputAudioBufferAppend(audio=data))
-
-    # -- internals: server events ------------------------------------------------------------
-
-    async def _reader(self) -> None:
-        async for event in self._link:
-            if self.config.raw_events:
-                self._events.push(RealtimeRawModelEvent(event))
-            try:
-                self._on_server_event(event)
-            except Exception as exc:  # never let one odd event end the session
-                log.exception("error handling %s", getattr(event, "type", event))
-                self._events.push(RealtimeError({"type": "session_error", "message": str(exc)}))
-            if isinstance(event, LinkClosed):
-                break
-        await self.close()
-
-    def _on_server_event(self, event: Any) -> None:
-        if isinstance(event, p.ResponseOutputAudioDelta):
-            self._on_audio_delta(event)
-        elif isinstance(event, p.ResponseOutputAudioDone):
-            if self._playback is not None:
-                self._playback.end_item(event.item_id)
-            self._events.push(RealtimeAudioEnd(event.item_id, event.content_index))
-        elif isinstance(event, p.InputAudioBufferSpeechStarted):
-            self._virtual_progress()
-            self._agency.on_user_speech()
-            self._feed(turns.UserSpeechStarted("server"))
-        elif isinstance(event, p.InputAudioBufferSpeechStopped):
-            self._feed(turns.UserSpeechStopped("server"))
-        elif isinstance(event, p.ResponseCreated):
-            self._response_active = True
-            self._create_in_flight = None
-            self._last_response_id = event.response.id
-            self._feed(turns.ResponseStarted(event.response.id or ""))
-            agent = self.agent
-            self._response_agents[event.response.id or ""] = agent
-            while len(self._response_agents) > 64:  # responses that never reported done
-                del self._response_agents[next(iter(self._response_agents))]
-            self._events.push(RealtimeAgentStartEvent(agent, event.response.id))
-            self._agency.on_agent_start(agent)
-        elif isinstance(event, p.ResponseDone):
-            rid = event.response.id or ""
-            self._response_active = False
-            self.context.usage.add(event.response.usage)
-            self._feed(turns.ResponseFinished(rid, event.response.status or "completed"))
-            # The agent that produced the response (a handoff in it switched the session).
-            agent = self._response_agents.pop(rid, self.agent)
-            if event.response.status == "failed":  # say why: a failed response is silent
-                details = event.response.status_details
-                error = details.error if details is not None else None
-                message = (error.message if error is not None else None) or "no reason given"
-                self._events.push(
-                    RealtimeError(
-                        {"type": "response_failed", "response_id": rid, "message": message}
-                    )
-                )
-            self._events.push(RealtimeAgentEndEvent(agent, rid, event.response.status))
-            self._agency.on_agent_end(agent, self._history.response_text(event.response.output))
-            if self._create_pending:
-                self._create_pending = False
-                self._send_create()
-        elif isinstance(event, p.SessionCreated | p.SessionUpdated):
-            self._on_session(event.session)
-        elif isinstance(
-            event,
-            p.ConversationItemAdded
-            | p.ConversationItemDone
-            | p.ConversationItemCreated
-            | p.ConversationItemRetrieved,
-        ):
-            self._push_all(
-                self._history.upsert(event.item, getattr(event, "previous_item_id", None))
-            )
-        elif isinstance(event, p.ResponseOutputItemAdded | p.ResponseOutputItemDone):
-            self._push_all(self._history.upsert(event.item, None))
-            if isinstance(event, p.ResponseOutputItemDone) and isinstance(
-                event.item, p.FunctionCallItem
-            ):
-                self._agency.on_function_call(event.item)
-        elif isinstance(event, p.ResponseOutputAudioTranscriptDelta | p.ResponseOutputTextDelta):
-            audio = isinstance(event, p.ResponseOutputAudioTranscriptDelta)
-            self._push_all(self._history.append_text(event.item_id, event.delta, audio=audio))
-            self._agency.on_output_text(event.response_id, event.item_id, event.delta)
-        elif isinstance(event, p.ResponseOutputAudioTranscriptDone | p.ResponseOutputTextDone):
-            self._agency.on_output_done(event.item_id)
-        elif isinstance(event, p.ConversationItemTruncated):
-            self._push_all(self._history.mark_truncated(event.item_id, event.audio_end_ms))
-            # The server cut the transcript too: fetch the item to show what was heard.
-            self._send_soon(p.ConversationItemRetrieve(item_id=event.item_id))
-        elif isinstance(event, p.ConversationItemDeleted):
-            self._push_all(self._history.delete(event.item_id))
-        elif isinstance(event, p.InputAudioTranscriptionCompleted):
-            self._push_all(self._history.set_user_transcript(event.item_id, event.transcript))
-        elif isinstance(event, p.InputAudioBufferTimeoutTriggered):
-            self._events.push(
-                RealtimeInputAudioTimeoutTriggered(
-                    event.item_id, event.audio_start_ms, event.audio_end_ms
-                )
-            )
-        elif isinstance(event, p.ErrorEvent):
-            self._on_error(event)
-        elif isinstance(event, p.ServerProtocolError):
-            self._events.push(RealtimeError({"type": "protocol_error", "message": str(event)}))
-        elif isinstance(event, LinkClosed) and (
-            event.by == "error" or (event.by != "local" and event.code not in (1000, None))
-        ):
-            message = f"the model link closed ({event.by}, {event.code}): {event.reason}"
-            self._events.push(RealtimeError({"type": "link_closed", "message": message}))
-
-    def _on_audio_delta(self, event: p.ResponseOutputAudioDelta) -> None:
-        data = bytes(event.audio)
-        ms = self._output_format.duration_ms(len(data))
-        if self._playback is None and not self._app_reports_playback:
-            key = (event.item_id, event.content_index)
-            self._first_audio_at.setdefault(key, trio.current_time())
-        self._feed(
-            turns.AudioReceived(event.response_id, event.item_id, event.content_index, ms),
-            audio=data,
-        )
-
-    def _on_session(self, session: p.SessionConfig) -> None:
-        self._server_session = session
-        audio = session.audio
-        detection = audio.input.turn_detection if audio and audio.input else None
-        self._machine.server_cancels_on_speech = bool(
-            detection not in (None, p.UNSET) and getattr(detection, "interrupt_response", False)
-        )
-        if audio and audio.output and audio.output.format:
-            self._output_format = audio.output.format
-        if audio and audio.input and audio.input.format:
-            self._input_format = audio.input.format
-
-    def _on_error(self, event: p.ErrorEvent) -> None:
-        error = event.error
-        ours = (error.event_id or "").startswith(_CANCEL_ID)
-        if error.code == "response_cancel_not_active" and ours:
-            return  # we cancelled a response the server had already ended: harmless
-        if self._create_in_flight is not None and error.event_id == self._create_in_flight:
-            self._create_in_flight = None
-        self._events.push(RealtimeError(error))
-
-    # -- internals: responses ----------------------------------------------------------------
-
-    async def _request_response(self) -> None:
-        if self._response_active or self._create_in_flight is not None:
-            self._create_pending = True  # coalesced: one response for everything queued
-            return
-        self._send_create()
-
-    def _send_create(self) -> None:
-        self._create_counter += 1
-        event_id = f"rtagents_response_create_{self._create_counter}"
-        self._create_in_flight = event_id
-        self._send_soon(p.ResponseCreate(event_id=event_id))
-
-    def _push_all(self, events: Sequence[RealtimeSessionEvent]) -> None:
-        for event in events:
-            self._events.push(event)
-
-
-def _format(settings: p.SessionConfig | None, direction: str) -> p.AudioFormat:
-    """The configured input or output format (PCM 24 kHz unless the settings say otherwise)."""
-    audio = settings.audio if settings else None
-    side = getattr(audio, direction, None) if audio else None
-    fmt = getattr(side, "format", None)
-    return fmt if isinstance(fmt, p.AudioFormat) else p.AudioFormat.pcm()
-
-
-@contextlib.asynccontextmanager
-async def open_session(
-    agent: RealtimeAgent, config: RealtimeRunConfig | None = None, *, context: Any = None
-) -> AsyncIterator[RealtimeSession]:
-    """The trio-first entry point: a connected session for the duration of the block."""
-    async with RealtimeSession(agent, config or RealtimeRunConfig(), context) as session:
-        yield session
-
-
-class RealtimeRunner:
-    """Mirrors the OpenAI Agents SDK: ``async with await RealtimeRunner(agent).run() as s``."""
-
-    def __init__(self, starting_agent: RealtimeAgent, *, config: RealtimeRunConfig | None = None):
-        self.starting_agent = starting_agent
-        self.config = config or RealtimeRunConfig()
-
-    async def run(
-        self, *, context: Any = None, config: RealtimeRunConfig | None = None
-    ) -> RealtimeSession:
-        """A session, not yet connected (no I/O happens until ``async with``).  `context` is
-        the app's object, handed to tools, guardrails, hooks and dynamic instructions."""
-        return RealtimeSession(self.starting_agent, config or self.config, context)

@@ -17,6 +17,7 @@ import trio
 import trio.lowlevel
 import trio.testing
 
+from rtagents import RealtimeRunConfig, RealtimeSession, open_session
 from rtagents import items as it
 from rtagents import protocol as p
 from rtagents.agent import RealtimeAgent, function_tool
@@ -26,7 +27,6 @@ from rtagents.guardrails import GuardrailFunctionOutput, GuardrailsSettings, out
 from rtagents.handoffs import realtime_handoff
 from rtagents.hooks import RealtimeAgentHooks, RealtimeRunHooks
 from rtagents.local import CallTool, ResponseContext, ResponsePart, Say, ScriptedResponder
-from rtagents.session import RealtimeRunConfig, RealtimeSession, open_session
 from rtagents.testing import FakeAudioSink, local_model
 from rtagents.testing._scripted import ScriptedModel
 
@@ -749,12 +749,12 @@ async def test_history_events_for_every_item_type(autojump_clock: trio.testing.M
     events: list[RealtimeSessionEvent] = []
 
     def user_audio(item_id: str) -> p.MessageItem:
-        return p.MessageItem(id=item_id, role="user", content=(p.InputAudio(),))
+        return p.MessageItem(id=item_id, role="user", content=(p.InputAudioContent(),))
 
     assistant = p.MessageItem(
-        id="a1", role="assistant", content=(p.OutputAudio(),), status="in_progress"
+        id="a1", role="assistant", content=(p.OutputAudioContent(),), status="in_progress"
     )
-    usage = p.Usage(
+    usage = p.ResponseUsage(
         total_tokens=30,
         input_tokens=20,
         output_tokens=10,

@@ -13,13 +13,13 @@ import pytest
 import trio
 import trio.testing
 
+from rtagents import RealtimeRunConfig, RealtimeRunner, RealtimeSession, open_session
 from rtagents import items as it
 from rtagents import protocol as p
-from rtagents.actors import WavSink, WavSource
 from rtagents.agent import RealtimeAgent, function_tool
+from rtagents.audio import WavSink, WavSource
 from rtagents.events import RealtimeSessionEvent
 from rtagents.local import ResponseContext, ResponsePart, ScriptedResponder
-from rtagents.session import RealtimeRunConfig, RealtimeRunner, RealtimeSession, open_session
 from rtagents.testing import FakeAudioSink, FakeAudioSource, local_model, silence, voice
 from rtagents.testing._scripted import ScriptedModel
 

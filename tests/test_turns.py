@@ -138,11 +138,75 @@ def test_tool_calls_suspend_the_deadline() -> None:
     assert m.deadline == 25.0
 
 
-def test_audio_without_response_created_plays_but_is_reported() -> None:
+def test_audio_without_response_created_is_reported_and_not_played() -> None:
+    """The server announces every response; unannounced audio belongs to a response the machine
+    gave up on (a timeout), and playing it late would talk over the user."""
     m = TurnMachine()
     actions = m.handle(t.AudioReceived("r9", "i9", 0, 20), 0.0)
-    assert isinstance(actions[0], t.Unexpected)
-    assert actions[1] == t.PlayAudio("i9", 0)
+    assert actions == [t.Unexpected(S.IDLE, t.AudioReceived("r9", "i9", 0, 20))]
+    assert state_of(m) is S.IDLE
+    assert m.received_ms("i9") == 0
+
+
+def test_barge_in_cancels_interruptible_tools_only_while_tools_run() -> None:
+    m = TurnMachine()
+    speak(m, "r1", 1000)
+    m.handle(t.ToolCallStarted("c1"), 0.1)
+    actions = m.handle(t.UserSpeechStarted("local"), 0.2)
+    assert t.CancelInterruptibleTools() in actions
+    m.handle(t.ToolCallFinished("c1"), 0.3)
+    assert t.CancelInterruptibleTools() not in m.handle(t.UserSpeechStarted("local"), 0.4)
+    # the user speaking over a tool while the agent is silent stops it too
+    idle = TurnMachine()
+    idle.handle(t.ToolCallStarted("c2"), 0.0)
+    assert idle.handle(t.UserSpeechStarted("server"), 0.1) == [t.CancelInterruptibleTools()]
+    assert idle.handle(t.InterruptRequested(), 0.2) == [t.CancelInterruptibleTools()]
+
+
+def test_a_guardrail_interrupt_leaves_tools_alone() -> None:
+    m = TurnMachine()
+    speak(m, "r1", 1000)
+    m.handle(t.ToolCallStarted("c1"), 0.1)
+    actions = m.handle(t.InterruptRequested("r1"), 0.2)
+    assert t.CancelResponse("r1") in actions
+    assert t.CancelInterruptibleTools() not in actions
+
+
+def test_assumed_realtime_playback_ends_the_turn_when_the_audio_would_have_played() -> None:
+    m = TurnMachine(assume_realtime_playback=True)
+    speak(m, "r1", 500, now=10.0)
+    m.handle(t.ResponseFinished("r1"), 10.1)
+    assert state_of(m) is S.AGENT_SPEAKING
+    assert m.deadline == pytest.approx(10.5)
+    # a barge-in at 10.3 s truncates at what real-time playback had reached
+    barged = TurnMachine(assume_realtime_playback=True)
+    speak(barged, "r1", 500, now=10.0)
+    barged.handle(t.ResponseFinished("r1"), 10.1)
+    actions = barged.handle(t.UserSpeechStarted("local"), 10.3)
+    assert t.TruncateItem("item_r1", 0, 300) in actions
+    assert m.handle(t.Tick(), 10.5) == []  # played out: a normal end, not a timeout
+    assert state_of(m) is S.IDLE
+
+
+# -- the table --------------------------------------------------------------------------------
+
+
+def test_the_table_lists_only_legal_pairs_and_the_rest_are_unexpected() -> None:
+    inputs = list(t.TurnInput.__args__)
+    missing = [(s, k) for s in TurnState for k in inputs if (s, k) not in t.TABLE]
+    assert missing, "a table that lists every pair declares nothing"
+    for state, kind in missing:
+        m = machine_in(state)
+        event = next(e for e in INPUTS if type(e) is kind)
+        assert m.handle(event, 0.07) == [t.Unexpected(state, event)]
+        assert state_of(m) is state
+
+
+def test_the_architecture_page_shows_the_current_table() -> None:
+    from pathlib import Path
+
+    page = Path(__file__).parent.parent / "docs" / "architecture.md"
+    assert t.table_markdown() in page.read_text(), "run: python -m tools.turn_table --write"
 
 
 # -- every (state, input) pair ----------------------------------------------------------------
@@ -190,7 +254,8 @@ def test_every_state_and_input_pair_is_handled(
     m = machine_in(state)
     actions = m.handle(event, now)
     assert all(isinstance(a, t.TurnAction) for a in actions)
-    assert isinstance(m.state, TurnState)
+    entry = t.TABLE.get((state, type(event)))
+    assert m.state in (entry[1] if entry else {state})
     assert m.deadline is None or math.isfinite(m.deadline)
 
 

@@ -22,7 +22,8 @@ def dbfs(samples: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Row-wise RMS level in dBFS of a 2-D array of PCM16 sample values."""
     power = np.einsum("ij,ij->i", samples, samples) / samples.shape[1]
     rms = np.sqrt(power)
-    return 20.0 * np.log10(np.maximum(rms, _FLOOR_RMS) / _FULL_SCALE)
+    levels: npt.NDArray[np.float64] = 20.0 * np.log10(np.maximum(rms, _FLOOR_RMS) / _FULL_SCALE)
+    return levels
 
 
 class LevelMeter:

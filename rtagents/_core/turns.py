@@ -3,31 +3,35 @@
 Theory of operation
 -------------------
 :class:`TurnMachine` is fed *inputs* — local VAD and server speech events, response and audio
-events from the model, playback progress from the playback actor, tool calls, explicit
-interrupts and clock ticks — each with ``now`` (seconds, any monotonic clock).  ``handle``
-returns a list of *actions* for the session to carry out in order: play or drop a chunk of agent
-audio, stop playback, cancel a response, truncate or delete an assistant item, tell the app its
-audio was interrupted, or report a turn that timed out.  ``deadline`` is the time at which the
-machine wants a :class:`Tick`; it never reads a clock and never does I/O.
+events from the model, playback progress, tool calls, explicit interrupts and clock ticks — each
+with ``now`` (seconds, any monotonic clock).  ``handle`` returns a list of *actions* for the
+session to carry out, in order, in one place: play or drop a chunk of agent audio, stop
+playback, cancel a response, cancel the tools that stop on barge-in, truncate or delete an
+assistant item, tell the app its audio was interrupted, report a turn that timed out.
+``deadline`` is when the machine wants a :class:`Tick`.  It never reads a clock, never does I/O.
 
-States (:class:`TurnState`): ``IDLE``; ``USER_SPEAKING``; ``AWAITING_RESPONSE`` (the user's turn
-ended or a message was sent; no response yet); ``AGENT_SPEAKING`` (a response is running or its
-audio is still playing); ``INTERRUPTED`` (the user barged in; the cancelled response has not
-finished yet).  Which handler runs for a (state, input) pair is the table ``_TABLE``; a pair not
-in it changes nothing and yields an :class:`Unexpected` value — never an exception.
+The machine is the table :data:`TABLE`: for each *legal* (state, input type) pair, the handler
+that runs and the states it may lead to.  A pair that is not in the table changes nothing and
+yields an :class:`Unexpected` action — never an exception.  Handlers return the next state (the
+machine checks it against the table); no handler assigns the state.  The table, printed by
+:func:`table_markdown` (``python -m tools.turn_table``), is kept in ``docs/architecture.md``;
+a test fails if the two drift apart.
 
-Barge-in.  On user speech (or an explicit interrupt) while agent audio is playing or a response
-is running: stop playback at once (the playback actor fades out within one frame), drop every
-later audio chunk of that response, cancel the response unless the server is already doing so,
-and truncate the assistant item at the audio actually played, as last reported by playback.
-The truncation is sent when the cancelled response has finished (so the item's audio is final)
-or at once when it had already finished.  It is clamped to the audio received for the item and
-is never 0 ms: an item of which nothing was heard is deleted instead.  If the item had been
-played to its end, nothing is truncated.
+Barge-in (user speech, or an explicit interrupt, while the agent speaks): stop playback at once
+(the playback actor fades out within one frame), drop every later audio chunk of that response,
+cancel the response unless the server is already doing so, cancel the running tools that opted
+in (``cancel_on_interrupt``), and truncate the assistant item at the audio actually played.  The
+truncation is sent when the cancelled response has finished (its audio is final then) or at once
+if it had already finished; it is clamped to the audio received for the item and is never 0 ms:
+an item of which nothing was heard is deleted instead.  An item played to its end is left alone.
 
-Deadlines.  The machine never stays ``AGENT_SPEAKING`` with nothing happening: once the response
-is done it expects playback to drain within the unplayed audio's duration plus ``slack``, and
-while the response runs it expects some sign of life (audio, progress, a tool call) every
+Playback positions come from the sink (``PlaybackProgressed``).  With no sink and no reports
+from the app (``assume_realtime_playback``), the machine assumes each item plays in real time
+from its first chunk, as the OpenAI Agents SDK does.
+
+Deadlines: the machine never stays ``AGENT_SPEAKING`` with nothing happening.  Once the response
+is done it expects playback to drain within the unplayed audio's duration plus ``slack``; while
+the response runs it expects a sign of life (audio, progress, a tool call) every
 ``response_timeout`` seconds; otherwise it returns to ``IDLE`` with :class:`TurnTimedOut`.
 """
 
@@ -155,6 +159,11 @@ class CancelResponse:
 
 
 @attrs.frozen
+class CancelInterruptibleTools:
+    """The user barged in: cancel the running tool calls whose tools opted in."""
+
+
+@attrs.frozen
 class TruncateItem:
     item_id: str
     content_index: int
@@ -193,6 +202,7 @@ TurnAction: TypeAlias = (
     | DropAudio
     | StopPlayback
     | CancelResponse
+    | CancelInterruptibleTools
     | TruncateItem
     | DeleteItem
     | AudioInterrupted
@@ -217,6 +227,7 @@ S = TurnState
 @attrs.define
 class _ItemAudio:
     response_id: str
+    first_at: float  # when its first chunk arrived (for assumed real-time playback)
     received_ms: float = 0.0
     played_ms: float = 0.0
 
@@ -230,7 +241,8 @@ class _PendingTruncate:
     received_ms: float  # grows with the cancelled response's late (dropped) audio
 
 
-Handler: TypeAlias = Callable[["TurnMachine", TurnInput, float], list[TurnAction]]
+Outcome: TypeAlias = tuple[TurnState, list[TurnAction]]
+Handler: TypeAlias = Callable[["TurnMachine", TurnInput, float], Outcome]
 
 
 @attrs.define
@@ -242,6 +254,7 @@ class TurnMachine:
     response_timeout: float = 30.0
     slack: float = 1.0
     cancel_timeout: float = 5.0
+    assume_realtime_playback: bool = False
     state: TurnState = attrs.field(init=False, default=TurnState.IDLE)
     user_speaking: bool = attrs.field(init=False, default=False)
     response_id: str | None = attrs.field(init=False, default=None)  # running response
@@ -257,10 +270,16 @@ class TurnMachine:
     # -- public ------------------------------------------------------------------------------
 
     def handle(self, event: TurnInput, now: float) -> list[TurnAction]:
-        handler = _TABLE.get((self.state, type(event)))
-        if handler is None:
+        entry = TABLE.get((self.state, type(event)))
+        if entry is None:
             return [Unexpected(self.state, event)]
-        return handler(self, event, now)
+        handler, allowed = entry
+        if self.assume_realtime_playback:
+            self._assume_played(now)
+        state, actions = handler(self, event, now)
+        assert state in allowed, f"{handler.__name__}: {self.state} -> {state} is not declared"
+        self.state = state
+        return actions
 
     @property
     def deadline(self) -> float | None:
@@ -272,6 +291,9 @@ class TurnMachine:
             return None
         if self.response_id is not None:
             return self._last_activity + self.response_timeout
+        if self.assume_realtime_playback and self._items:
+            # When the last item is assumed to have played out (exactly: no report will come).
+            return max(a.first_at + a.received_ms / 1000 for a in self._items.values())
         return self._last_activity + self._unplayed_ms() / 1000 + self.slack
 
     def received_ms(self, item_id: str, content_index: int = 0) -> float:
@@ -289,15 +311,29 @@ class TurnMachine:
     def _after_agent(self) -> TurnState:
         return S.USER_SPEAKING if self.user_speaking else S.IDLE
 
-    def _maybe_done_speaking(self) -> None:
-        speaking = self.state is S.AGENT_SPEAKING
-        if speaking and self.response_id is None and not self._audio_pending():
-            self.state = self._after_agent()
+    def _assume_played(self, now: float) -> None:
+        """No sink and no reports: each item plays in real time from its first chunk."""
+        for key, audio in self._items.items():
+            audio.played_ms = min(audio.received_ms, max(0.0, (now - audio.first_at) * 1000))
+            if audio.played_ms > 0:
+                self._playing = key
+
+    def _settle(self) -> TurnState:
+        """The state after agent audio: still speaking while a response runs or audio plays."""
+        if self.response_id is None and not self._audio_pending():
             self._items.clear()
             self._playing = None
+            return self._after_agent()
+        return S.AGENT_SPEAKING
 
-    def _barge_in(self, source: Literal["local", "server", "app"], now: float) -> list[TurnAction]:
-        """Stop the agent: playback, the running response, and what the model thinks was heard."""
+    def _tools_on_barge_in(self) -> list[TurnAction]:
+        return [CancelInterruptibleTools()] if self._tools else []
+
+    def _barge_in(
+        self, source: Literal["local", "server", "app"], now: float, *, cancel_tools: bool = True
+    ) -> Outcome:
+        """Stop the agent: playback, the running response, the tools that stop on barge-in,
+        and what the model thinks was heard."""
         actions: list[TurnAction] = []
         if self._audio_pending() or self._playing is not None:
             actions.append(StopPlayback())
@@ -316,7 +352,7 @@ class TurnMachine:
                 self._cancel_sent.add(running)
                 actions.append(CancelResponse(running))
         # What was heard of each item: truncate now if its response is over, else when it is.
-        for (item_id, index), audio in list(self._items.items()):
+        for (item_id, index), audio in self._items.items():
             if audio.played_ms >= audio.received_ms - 0.5 and audio.response_id != running:
                 continue  # played to the end: nothing to correct
             pending = _PendingTruncate(
@@ -329,12 +365,12 @@ class TurnMachine:
             self._cancelled.add(audio.response_id)
         self._items.clear()
         self._playing = None
+        if cancel_tools:
+            actions += self._tools_on_barge_in()
         if running is not None:
-            self.state = S.INTERRUPTED
             self._interrupted_at = now
-        else:
-            self.state = self._after_agent()
-        return actions
+            return S.INTERRUPTED, actions
+        return self._after_agent(), actions
 
     @staticmethod
     def _truncate(pending: _PendingTruncate) -> list[TurnAction]:
@@ -357,34 +393,59 @@ class TurnMachine:
         self._pending = keep
         return actions
 
-    # -- handlers ----------------------------------------------------------------------------
+    def _forget(self, response_id: str) -> None:
+        """A finished response sends nothing more: forget its ids (no growth over a session)."""
+        self._cancel_sent.discard(response_id)
+        self._cancelled.discard(response_id)
+        if self.response_id == response_id:
+            self.response_id = None
 
-    def _on_user_started(self, event: TurnInput, now: float) -> list[TurnAction]:
+    # -- handlers: the user ------------------------------------------------------------------
+
+    def _user_starts(self, event: TurnInput, now: float) -> Outcome:
+        """The user starts (or goes on) speaking while the agent is silent."""
+        self.user_speaking = True
+        self._last_activity = now
+        state = S.INTERRUPTED if self.state is S.INTERRUPTED else S.USER_SPEAKING
+        return state, self._tools_on_barge_in()
+
+    def _user_barges_in(self, event: TurnInput, now: float) -> Outcome:
         assert isinstance(event, UserSpeechStarted)
         self.user_speaking = True
         self._last_activity = now
-        if self.state is S.AGENT_SPEAKING:
-            return self._barge_in(event.source, now)
-        if self.state is S.AWAITING_RESPONSE and self.response_id is None:
-            self.state = S.USER_SPEAKING  # the user goes on before any answer came
-        elif self.state is S.IDLE:
-            self.state = S.USER_SPEAKING
-        return []
+        return self._barge_in(event.source, now)
 
-    def _on_user_stopped(self, event: TurnInput, now: float) -> list[TurnAction]:
+    def _user_stops(self, event: TurnInput, now: float) -> Outcome:
         self.user_speaking = False
         self._last_activity = now
-        if self.state is S.USER_SPEAKING:
-            self.state = S.AWAITING_RESPONSE
-        return []
+        return (S.AWAITING_RESPONSE if self.state is S.USER_SPEAKING else self.state), []
 
-    def _on_input_sent(self, event: TurnInput, now: float) -> list[TurnAction]:
+    def _input_sent(self, event: TurnInput, now: float) -> Outcome:
         self._last_activity = now
         if self.state in (S.IDLE, S.USER_SPEAKING):
-            self.state = S.AWAITING_RESPONSE
-        return []
+            return S.AWAITING_RESPONSE, []
+        return self.state, []
 
-    def _on_response_started(self, event: TurnInput, now: float) -> list[TurnAction]:
+    def _app_interrupts(self, event: TurnInput, now: float) -> Outcome:
+        """Outside agent speech there is nothing to stop but interruptible tools."""
+        assert isinstance(event, InterruptRequested)
+        by_app = event.response_id is None
+        return self.state, (self._tools_on_barge_in() if by_app else [])
+
+    def _app_interrupts_agent(self, event: TurnInput, now: float) -> Outcome:
+        assert isinstance(event, InterruptRequested)
+        target = event.response_id
+        by_app = target is None  # (else a guardrail: tools are not the user's to stop)
+        if target is None or target == self.response_id:
+            return self._barge_in("app", now, cancel_tools=by_app)
+        playing = any(a.response_id == target for a in self._items.values())
+        if self.response_id is None and playing:
+            return self._barge_in("app", now, cancel_tools=by_app)
+        return self.state, []  # a newer response runs, or that one is over and heard
+
+    # -- handlers: the model -----------------------------------------------------------------
+
+    def _response_starts(self, event: TurnInput, now: float) -> Outcome:
         assert isinstance(event, ResponseStarted)
         actions: list[TurnAction] = []
         if self.state is S.INTERRUPTED:
@@ -395,46 +456,53 @@ class TurnMachine:
         self.response_id = event.response_id
         self._cancelled.discard(event.response_id)
         self._last_activity = now
-        self.state = S.AGENT_SPEAKING
-        return actions
+        return S.AGENT_SPEAKING, actions
 
-    def _on_audio(self, event: TurnInput, now: float) -> list[TurnAction]:
+    def _audio_arrives(self, event: TurnInput, now: float) -> Outcome:
         assert isinstance(event, AudioReceived)
+        if event.response_id in self._cancelled:
+            return self._audio_dropped(event, now)
         key = (event.item_id, event.content_index)
-        if event.response_id in self._cancelled or self.state is S.INTERRUPTED:
-            for pending in self._pending:
-                if (pending.item_id, pending.content_index) == key:
-                    pending.received_ms += event.ms
-            return [DropAudio(event.item_id, event.ms)]
-        actions: list[TurnAction] = []
-        if self.state is not S.AGENT_SPEAKING:
-            # Audio with no response.created first: play it, but say it was odd.
-            actions.append(Unexpected(self.state, event))
-            self.state = S.AGENT_SPEAKING
-            self.response_id = event.response_id
-        item = self._items.setdefault(key, _ItemAudio(event.response_id))
+        item = self._items.get(key)
+        if item is None:
+            item = self._items[key] = _ItemAudio(event.response_id, now)
         item.received_ms += event.ms
         self._last_activity = now
-        actions.append(PlayAudio(event.item_id, event.content_index))
-        return actions
+        return S.AGENT_SPEAKING, [PlayAudio(event.item_id, event.content_index)]
 
-    def _on_response_finished(self, event: TurnInput, now: float) -> list[TurnAction]:
+    def _audio_dropped(self, event: TurnInput, now: float) -> Outcome:
+        """Audio of a cancelled response: never played; counted towards its truncation."""
+        assert isinstance(event, AudioReceived)
+        key = (event.item_id, event.content_index)
+        for pending in self._pending:
+            if (pending.item_id, pending.content_index) == key:
+                pending.received_ms += event.ms
+        return self.state, [DropAudio(event.item_id, event.ms)]
+
+    def _response_ends(self, event: TurnInput, now: float) -> Outcome:
         assert isinstance(event, ResponseFinished)
         self._last_activity = now
-        actions: list[TurnAction] = []
-        if self.response_id == event.response_id:
-            self.response_id = None
-        if self.state is S.INTERRUPTED:
-            actions += self._flush_pending(event.response_id)
-            if not self._pending and self.response_id is None:
-                self.state = S.USER_SPEAKING if self.user_speaking else S.AWAITING_RESPONSE
-        # A finished response sends nothing more: forget its ids (no growth over a session).
-        self._cancel_sent.discard(event.response_id)
-        self._cancelled.discard(event.response_id)
-        self._maybe_done_speaking()
-        return actions
+        self._forget(event.response_id)
+        return self._settle(), []
 
-    def _on_progress(self, event: TurnInput, now: float) -> list[TurnAction]:
+    def _cancelled_response_ends(self, event: TurnInput, now: float) -> Outcome:
+        assert isinstance(event, ResponseFinished)
+        self._last_activity = now
+        actions = self._flush_pending(event.response_id)
+        self._forget(event.response_id)
+        if not self._pending and self.response_id is None:
+            return (S.USER_SPEAKING if self.user_speaking else S.AWAITING_RESPONSE), actions
+        return S.INTERRUPTED, actions
+
+    def _late_response_ends(self, event: TurnInput, now: float) -> Outcome:
+        """A response that the machine gave up on (a timeout) finished after all."""
+        assert isinstance(event, ResponseFinished)
+        self._forget(event.response_id)
+        return self.state, []
+
+    # -- handlers: playback, tools, time -----------------------------------------------------
+
+    def _progress(self, event: TurnInput, now: float) -> Outcome:
         assert isinstance(event, PlaybackProgressed)
         self._last_activity = now
         if event.item_id is None:
@@ -447,47 +515,31 @@ class TurnMachine:
             if current is not None:
                 current.played_ms = min(event.played_ms, current.received_ms)
                 self._playing = key
-        self._maybe_done_speaking()
-        return []
+        return (self._settle() if self.state is S.AGENT_SPEAKING else self.state), []
 
-    def _on_tool_started(self, event: TurnInput, now: float) -> list[TurnAction]:
+    def _tool_starts(self, event: TurnInput, now: float) -> Outcome:
         assert isinstance(event, ToolCallStarted)
         self._tools.add(event.call_id)
         self._last_activity = now
-        return []
+        return self.state, []
 
-    def _on_tool_finished(self, event: TurnInput, now: float) -> list[TurnAction]:
+    def _tool_ends(self, event: TurnInput, now: float) -> Outcome:
         assert isinstance(event, ToolCallFinished)
         self._tools.discard(event.call_id)
         self._last_activity = now
-        return []
+        return self.state, []
 
-    def _on_interrupt(self, event: TurnInput, now: float) -> list[TurnAction]:
-        assert isinstance(event, InterruptRequested)
-        if self.state is not S.AGENT_SPEAKING:
-            return []
-        target = event.response_id
-        if target is None or target == self.response_id:
-            return self._barge_in("app", now)
-        playing = any(a.response_id == target for a in self._items.values())
-        if self.response_id is None and playing:
-            return self._barge_in("app", now)
-        return []  # a newer response runs, or that one is over and heard: not ours to stop
+    def _nothing_due(self, event: TurnInput, now: float) -> Outcome:
+        return self.state, []
 
-    def _on_tick(self, event: TurnInput, now: float) -> list[TurnAction]:
+    def _tick_speaking(self, event: TurnInput, now: float) -> Outcome:
+        if self.assume_realtime_playback:
+            state = self._settle()
+            if state is not S.AGENT_SPEAKING:
+                return state, []  # the assumed playback ended: a normal end of turn
         deadline = self.deadline
         if deadline is None or now < deadline:
-            return []
-        state = self.state
-        if state is S.INTERRUPTED:
-            actions: list[TurnAction] = [TurnTimedOut(state, "cancelled response never finished")]
-            actions += self._flush_pending(None)
-            self.response_id = None
-            self.state = S.USER_SPEAKING if self.user_speaking else S.IDLE
-            return actions
-        if state is S.AWAITING_RESPONSE:
-            self.state = S.IDLE
-            return [TurnTimedOut(state, "no response came")]
+            return S.AGENT_SPEAKING, []
         reason = (
             "the response went silent"
             if self.response_id is not None
@@ -496,33 +548,95 @@ class TurnMachine:
         # The audio accounting stays: if that audio does play (or the user barges in over it)
         # later, positions and truncations are still right.
         self.response_id = None
-        self.state = self._after_agent()
-        return [TurnTimedOut(state, reason)]
+        return self._after_agent(), [TurnTimedOut(S.AGENT_SPEAKING, reason)]
+
+    def _tick_interrupted(self, event: TurnInput, now: float) -> Outcome:
+        if now < self._interrupted_at + self.cancel_timeout:
+            return S.INTERRUPTED, []
+        actions: list[TurnAction] = [
+            TurnTimedOut(S.INTERRUPTED, "cancelled response never finished")
+        ]
+        actions += self._flush_pending(None)
+        self.response_id = None
+        return (S.USER_SPEAKING if self.user_speaking else S.IDLE), actions
+
+    def _tick_awaiting(self, event: TurnInput, now: float) -> Outcome:
+        if now < self._last_activity + self.response_timeout:
+            return S.AWAITING_RESPONSE, []
+        return S.IDLE, [TurnTimedOut(S.AWAITING_RESPONSE, "no response came")]
 
 
-_EVERY_STATE = tuple(TurnState)
+# -- the table ---------------------------------------------------------------------------------
+
+IDLE, USER, AWAITING, AGENT, INTERRUPTED = (
+    S.IDLE,
+    S.USER_SPEAKING,
+    S.AWAITING_RESPONSE,
+    S.AGENT_SPEAKING,
+    S.INTERRUPTED,
+)
+_QUIET = (IDLE, USER, AWAITING)  # the agent is silent and no response runs
+_ALL = tuple(TurnState)
+M = TurnMachine
+
+#: (state, input type) -> (handler, the states it may lead to).  Only legal pairs are listed.
+#: Audio in a quiet state is not: the server announces every response (``response.created``),
+#: so such audio belongs to a response the machine gave up on, and it is not played.
+TABLE: dict[tuple[TurnState, type], tuple[Handler, frozenset[TurnState]]] = {}
 
 
-def _table() -> dict[tuple[TurnState, type], Handler]:
-    table: dict[tuple[TurnState, type], Handler] = {}
-
-    def on(kind: type, handler: Handler, states: tuple[TurnState, ...] = _EVERY_STATE) -> None:
-        for state in states:
-            table[(state, kind)] = handler
-
-    m = TurnMachine
-    on(UserSpeechStarted, m._on_user_started)
-    on(UserSpeechStopped, m._on_user_stopped)
-    on(UserInputSent, m._on_input_sent)
-    on(ResponseStarted, m._on_response_started)
-    on(AudioReceived, m._on_audio)
-    on(ResponseFinished, m._on_response_finished)
-    on(PlaybackProgressed, m._on_progress)
-    on(ToolCallStarted, m._on_tool_started)
-    on(ToolCallFinished, m._on_tool_finished)
-    on(InterruptRequested, m._on_interrupt)
-    on(Tick, m._on_tick)
-    return table
+def _declare(states: tuple[TurnState, ...], kind: type, handler: Handler, *to: TurnState) -> None:
+    for state in states:
+        assert (state, kind) not in TABLE, f"{state}, {kind.__name__} declared twice"
+        # "stay" (no targets given) means the handler keeps the state it was called in
+        TABLE[(state, kind)] = (handler, frozenset(to or (state,)))
 
 
-_TABLE = _table()
+_declare((IDLE, AWAITING), UserSpeechStarted, M._user_starts, USER)
+_declare((USER, INTERRUPTED), UserSpeechStarted, M._user_starts)
+_declare((AGENT,), UserSpeechStarted, M._user_barges_in, INTERRUPTED, USER, IDLE)
+_declare((USER,), UserSpeechStopped, M._user_stops, AWAITING)
+_declare((IDLE, AWAITING, AGENT, INTERRUPTED), UserSpeechStopped, M._user_stops)
+_declare((IDLE, USER), UserInputSent, M._input_sent, AWAITING)
+_declare((AWAITING, AGENT, INTERRUPTED), UserInputSent, M._input_sent)
+_declare((*_QUIET, AGENT, INTERRUPTED), ResponseStarted, M._response_starts, AGENT)
+_declare((AGENT,), AudioReceived, M._audio_arrives, AGENT)
+_declare((INTERRUPTED,), AudioReceived, M._audio_dropped)
+_declare((AGENT,), ResponseFinished, M._response_ends, AGENT, USER, IDLE)
+_declare((INTERRUPTED,), ResponseFinished, M._cancelled_response_ends, INTERRUPTED, USER, AWAITING)
+_declare(_QUIET, ResponseFinished, M._late_response_ends)
+_declare((AGENT,), PlaybackProgressed, M._progress, AGENT, USER, IDLE)
+_declare((*_QUIET, INTERRUPTED), PlaybackProgressed, M._progress)
+_declare(_ALL, ToolCallStarted, M._tool_starts)
+_declare(_ALL, ToolCallFinished, M._tool_ends)
+_declare((AGENT,), InterruptRequested, M._app_interrupts_agent, AGENT, INTERRUPTED, USER, IDLE)
+_declare((*_QUIET, INTERRUPTED), InterruptRequested, M._app_interrupts)
+_declare((AGENT,), Tick, M._tick_speaking, AGENT, USER, IDLE)
+_declare((INTERRUPTED,), Tick, M._tick_interrupted, INTERRUPTED, USER, IDLE)
+_declare((AWAITING,), Tick, M._tick_awaiting, AWAITING, IDLE)
+_declare((IDLE, USER), Tick, M._nothing_due)
+
+
+def _cell(state: TurnState, kind: type) -> str:
+    entry = TABLE.get((state, kind))
+    if entry is None:
+        return "*Unexpected*"
+    handler, to = entry
+    name = handler.__name__.lstrip("_")
+    if to == {state}:
+        return name
+    return f"{name} → " + ", ".join(s.value for s in TurnState if s in to)
+
+
+def table_markdown() -> str:
+    """The turn table as Markdown: one row per input, one column per state; a cell names the
+    handler and, where it may change the state, the states it may lead to."""
+    inputs = list(TurnInput.__args__)
+    lines = [
+        "| input | " + " | ".join(s.value for s in TurnState) + " |",
+        "|---" * (len(TurnState) + 1) + "|",
+    ]
+    for kind in inputs:
+        cells = " | ".join(_cell(state, kind) for state in TurnState)
+        lines.append(f"| {kind.__name__} | {cells} |")
+    return "\n".join(lines) + "\n"

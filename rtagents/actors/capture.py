@@ -1,177 +1,40 @@
-"""Audio sources and the capture actor.
+"""The capture actor: a source's audio cut into exact frames and handed on without waiting.
 
 Theory of operation
 -------------------
-A source (:class:`AudioSource`) has a ``rate`` and yields PCM16 mono chunks of any size from
-``frames()``, pacing itself: a WAV file on a fixed schedule (chunk n at start + n × chunk_ms, so
-no drift accumulates), an iterable as fast as it is consumed, a microphone as its driver
-delivers (the PortAudio thread hands each block to trio with the run's token, into a
-drop-oldest :class:`AudioQueue`).
+:class:`CaptureActor` reads an :class:`~rtagents.audio.AudioSource` in its own task, re-frames
+the chunks into ``frame_ms`` frames (sample-exact boundaries: frame n ends at sample
+⌊rate × frame_ms × (n + 1) / 1000⌋, so any rate works and nothing drifts), stamps each with the
+trio time and an increasing ``seq``, and hands it to every output with ``send_nowait``: capture
+never waits for a consumer.
 
-:class:`CaptureActor` re-frames the chunks into exact ``frame_ms`` frames at ``out_rate`` (the
-native streaming resampler when the rates differ), stamps each with the trio time and an
-increasing ``seq``, and hands it to every output queue with ``send_nowait``: capture never waits
-for a consumer; a slow one loses its oldest frames, counted by its queue.  At the end of the
-source it flushes the resampler, zero-pads the last partial frame, and closes the outputs.
+Outputs are anything with ``send_nowait(frame)``.  In a session they are the uplink (which
+converts the frame once, at the edge, to the model's format and queues it for the socket) and
+the VAD actor (which decides on the frame itself), both running synchronously in this task: a
+captured frame wakes no other task until the socket writer.  A bounded drop-oldest
+:class:`~rtagents.audio.AudioQueue` is an output too (a slow reader loses its oldest frames,
+counted by the queue).
+
+By default frames keep the source's rate (conversion happens once, downstream); ``out_rate``
+resamples here instead (native streaming resampler).  At the end of the source the resampler is
+flushed, the last partial frame zero-padded, and (``close_outputs``) the outputs closed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import wave
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
-from pathlib import Path
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
 import attrs
-import numpy as np
 import trio
 
 from rtagents import native
-
-from ._queue import AudioFrame, AudioQueue
-
-
-class AudioSource(Protocol):
-    """Anything with a ``rate`` that yields PCM16 mono chunks (of any size) in real time."""
-
-    rate: int
-
-    def frames(self) -> AsyncIterator[bytes]: ...
+from rtagents.audio.queue import AudioFrame
+from rtagents.audio.sources import AudioSource
 
 
-def _sounddevice() -> Any:
-    """Import sounddevice (and so PortAudio) only when a live device is asked for."""
-    try:
-        import sounddevice
-    except (ImportError, OSError) as exc:  # OSError: sounddevice without the PortAudio library
-        raise RuntimeError(
-            "live audio needs sounddevice and the PortAudio library: "
-            "pip install 'rtagents[audio]' and install PortAudio (e.g. apt-get install "
-            f"libportaudio2); or use WAV files instead ({exc})"
-        ) from exc
-    return sounddevice
-
-
-class WavSource:
-    """A 16-bit PCM WAV file (stereo is mixed down to mono), paced in real time unless told not
-    to, followed by ``tail_silence_ms`` of silence.  The file is read at construction, so a bad
-    file fails there, with a ``ValueError``."""
-
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        realtime: bool = True,
-        chunk_ms: int = 20,
-        tail_silence_ms: int = 0,
-    ) -> None:
-        if chunk_ms <= 0 or tail_silence_ms < 0:
-            raise ValueError("chunk_ms must be positive and tail_silence_ms not negative")
-        self.path = Path(path)
-        try:
-            with wave.open(str(self.path), "rb") as wav:
-                width, channels = wav.getsampwidth(), wav.getnchannels()
-                if width != 2 or wav.getcomptype() != "NONE":
-                    raise ValueError(
-                        f"{self.path}: only 16-bit PCM WAV files are supported "
-                        f"(this one has {8 * width}-bit {wav.getcompname()} samples)"
-                    )
-                self.rate = wav.getframerate()
-                raw = wav.readframes(wav.getnframes())
-        except (wave.Error, EOFError) as exc:
-            raise ValueError(
-                f"{self.path}: not a readable WAV file ({exc}); "
-                "only uncompressed 16-bit PCM WAV files are supported"
-            ) from exc
-        raw = raw[: len(raw) - len(raw) % (2 * channels)]  # a truncated last sample
-        if channels > 1:
-            samples = np.frombuffer(raw, "<i2").reshape(-1, channels).astype(np.int32)
-            raw = (samples.sum(axis=1) // channels).astype("<i2").tobytes()
-        self.pcm = raw + bytes(2 * (self.rate * tail_silence_ms // 1000))
-        self.realtime = realtime
-        self.chunk_ms = chunk_ms
-
-    def __repr__(self) -> str:
-        return f"<WavSource {str(self.path)!r} {self.rate} Hz {self.seconds:.3f} s>"
-
-    @property
-    def seconds(self) -> float:
-        return len(self.pcm) / 2 / self.rate
-
-    async def frames(self) -> AsyncIterator[bytes]:
-        samples = len(self.pcm) // 2
-        start = trio.current_time()
-        n = 0
-        while (begin := self.rate * self.chunk_ms * n // 1000) < samples:
-            end = self.rate * self.chunk_ms * (n + 1) // 1000  # sample-exact boundaries
-            if self.realtime:
-                await trio.sleep_until(start + n * self.chunk_ms / 1000)
-            else:
-                await trio.lowlevel.checkpoint()
-            yield self.pcm[2 * begin : 2 * end]
-            n += 1
-
-
-class IteratorSource:
-    """Any iterable or async iterable of PCM16 chunks at ``rate`` (no pacing of its own)."""
-
-    def __init__(self, chunks: Iterable[bytes] | AsyncIterable[bytes], rate: int) -> None:
-        self.chunks = chunks
-        self.rate = rate
-
-    async def frames(self) -> AsyncIterator[bytes]:
-        if isinstance(self.chunks, AsyncIterable):
-            async for chunk in self.chunks:
-                yield chunk
-        else:
-            for chunk in self.chunks:
-                await trio.lowlevel.checkpoint()
-                yield chunk
-
-
-class SoundDeviceSource:
-    """An input device (sounddevice's ``RawInputStream``, the default device unless told).
-
-    The stream's callback runs on PortAudio's thread and hands each block to trio with
-    ``run_sync_soon`` into a drop-oldest queue of ``queue_chunks`` blocks.  Needs
-    ``pip install 'rtagents[audio]'`` and the PortAudio library (``RuntimeError`` if missing).
-    """
-
-    def __init__(
-        self, rate: int = 24000, chunk_ms: int = 20, device: Any = None, *, queue_chunks: int = 50
-    ) -> None:
-        self._sd = _sounddevice()
-        self.rate = rate
-        self.chunk_ms = chunk_ms
-        self.device = device
-        self.queue: AudioQueue[bytes] = AudioQueue(queue_chunks)
-
-    async def frames(self) -> AsyncIterator[bytes]:
-        token = trio.lowlevel.current_trio_token()
-        queue = self.queue
-
-        def callback(data: Any, frames: int, time: Any, status: Any) -> None:
-            chunk = bytes(data)  # copied now: PortAudio reuses its buffer
-            with contextlib.suppress(trio.RunFinishedError):
-                token.run_sync_soon(_deliver, queue, chunk)
-
-        stream = self._sd.RawInputStream(
-            samplerate=self.rate,
-            channels=1,
-            dtype="int16",
-            blocksize=self.rate * self.chunk_ms // 1000,
-            device=self.device,
-            callback=callback,
-        )
-        with stream:
-            async for chunk in queue:
-                yield chunk
-
-
-def _deliver(queue: AudioQueue[bytes], chunk: bytes) -> None:
-    if not queue.closed:  # an exception here would crash the trio run
-        queue.send_nowait(chunk)
+class FrameOutput(Protocol):
+    def send_nowait(self, frame: AudioFrame, /) -> None: ...
 
 
 @attrs.frozen(kw_only=True)
@@ -179,52 +42,61 @@ class CaptureStatistics:
     frames: int
     seconds: float
     resampling: bool
-    output_drops: tuple[int, ...]  # frames each output queue dropped (oldest first)
+    output_drops: tuple[int, ...]  # frames each queue output dropped (oldest first); 0 else
 
 
 class CaptureActor:
-    """Re-frames a source into exact frames on the output queues; see the module docstring.
+    """Re-frames a source into exact frames for its outputs; see the module docstring.
 
-    ``close_outputs=False`` leaves the queues open at the end (when other producers feed
-    them too)."""
+    ``close_outputs=False`` leaves the outputs open at the end (when other producers feed them
+    too)."""
 
     def __init__(
         self,
         source: AudioSource,
         *,
-        out_rate: int = 24000,
+        out_rate: int | None = None,
         frame_ms: int = 20,
-        outputs: Sequence[AudioQueue[AudioFrame]],
+        outputs: Sequence[FrameOutput],
         close_outputs: bool = True,
     ) -> None:
-        if frame_ms <= 0 or out_rate * frame_ms % 1000:
-            raise ValueError(f"frame_ms={frame_ms} is not a whole number of samples")
+        if frame_ms <= 0:
+            raise ValueError(f"frame_ms must be positive, not {frame_ms}")
+        rate = source.rate if out_rate is None else out_rate
+        if rate * frame_ms < 1000:
+            raise ValueError(f"frame_ms={frame_ms} is less than one sample at {rate} Hz")
         self.source = source
-        self.out_rate = out_rate
+        self.out_rate = rate
         self.frame_ms = frame_ms
         self.outputs = tuple(outputs)
         self.close_outputs = close_outputs
-        self._resampler = (
-            native.Resampler(source.rate, out_rate) if source.rate != out_rate else None
-        )
+        self._resampler = native.Resampler(source.rate, rate) if source.rate != rate else None
         self._frames = 0
+
+    def _frame_bytes(self, n: int) -> int:
+        """Bytes of frame n (0-based): whole samples, boundaries exact over the stream."""
+        per = self.out_rate * self.frame_ms
+        return 2 * (per * (n + 1) // 1000 - per * n // 1000)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
-        size = self.out_rate * self.frame_ms // 1000 * 2
         pending = bytearray()
         chunks = self.source.frames()
+        resampler = self._resampler
         try:
             async for chunk in chunks:
                 if len(chunk) % 2:
                     raise ValueError("PCM16 audio must have an even number of bytes")
-                pending += chunk if self._resampler is None else self._resampler.process(chunk)
+                pending += chunk if resampler is None else resampler.process(chunk)
+                size = self._frame_bytes(self._frames)
                 while len(pending) >= size:
                     self._emit(bytes(pending[:size]))
                     del pending[:size]
-            if self._resampler is not None:
-                pending += self._resampler.flush()
+                    size = self._frame_bytes(self._frames)
+            if resampler is not None:
+                pending += resampler.flush()
             while pending:
+                size = self._frame_bytes(self._frames)
                 frame = bytes(pending[:size])
                 del pending[:size]
                 self._emit(frame + bytes(size - len(frame)))
@@ -235,7 +107,9 @@ class CaptureActor:
                     await aclose()
             if self.close_outputs:
                 for output in self.outputs:
-                    output.close()
+                    close = getattr(output, "close", None)
+                    if close is not None:
+                        close()
 
     def _emit(self, pcm: bytes) -> None:
         self._frames += 1
@@ -244,9 +118,13 @@ class CaptureActor:
             output.send_nowait(frame)
 
     def statistics(self) -> CaptureStatistics:
+        def drops(output: object) -> int:
+            stats = getattr(output, "statistics", None)
+            return int(getattr(stats(), "dropped", 0)) if stats is not None else 0
+
         return CaptureStatistics(
             frames=self._frames,
             seconds=self._frames * self.frame_ms / 1000,
             resampling=self._resampler is not None,
-            output_drops=tuple(o.statistics().dropped for o in self.outputs),
+            output_drops=tuple(drops(o) for o in self.outputs),
         )

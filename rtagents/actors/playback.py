@@ -2,8 +2,10 @@
 
 Theory of operation
 -------------------
-``enqueue`` (synchronous, never blocks) resamples agent audio from ``in_rate`` to the sink's
-rate (one native resampler stream per item, flushed when the item changes or ends) and cuts it
+``enqueue`` (synchronous, never blocks) converts agent audio from the model's format
+(``input_format``: PCM16 at 24 kHz, or G.711 at 8 kHz) to PCM16 at the sink's rate in one native
+pass (one streaming :class:`~rtagents.audio.Decoder` per item, flushed when the item changes or
+ends; ``set_input_format`` follows a ``session.updated`` from the next item on) and cuts it
 into ``frame_ms`` frames, each tagged with its item and the item-relative position (ms) at its
 end.  The queue is bounded in milliseconds; over capacity the oldest frames are dropped and
 counted.
@@ -27,148 +29,15 @@ interrupted item is dropped and counted; a new item plays normally.
 from __future__ import annotations
 
 import collections
-import threading
-import wave
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, Protocol
 
 import attrs
 import numpy as np
 import trio
 
-from rtagents import native
-
-from .capture import _sounddevice
-
-
-class AudioSink(Protocol):
-    """Where agent audio goes.  ``write`` returns when the device has accepted the audio (a
-    paced sink paces itself like a device); ``aclose`` releases it."""
-
-    rate: int
-
-    async def write(self, pcm: bytes) -> None: ...
-
-    async def aclose(self) -> None: ...
-
-
-class DevicePacer:
-    """A device-like schedule: each chunk plays from max(schedule, now) for its duration, and
-    ``pace`` returns when it has played.  After an idle gap the schedule restarts at "now"."""
-
-    def __init__(self, rate: int) -> None:
-        self.rate = rate
-        self._next: float | None = None
-
-    def schedule(self, pcm: bytes) -> float:
-        """Book ``pcm`` on the schedule; returns when it starts playing."""
-        now = trio.current_time()
-        start = now if self._next is None or self._next < now else self._next
-        self._next = start + len(pcm) / 2 / self.rate
-        return start
-
-    async def wait(self) -> None:
-        """Until everything booked so far has played."""
-        if self._next is not None:
-            await trio.sleep_until(self._next)
-
-    async def pace(self, pcm: bytes) -> None:
-        self.schedule(pcm)
-        await self.wait()
-
-
-class NullSink:
-    """Discards audio, paced like a device when ``realtime``."""
-
-    def __init__(self, rate: int = 24000, realtime: bool = True) -> None:
-        self.rate = rate
-        self._pacer = DevicePacer(rate) if realtime else None
-
-    async def write(self, pcm: bytes) -> None:
-        if self._pacer is not None:
-            await self._pacer.pace(pcm)
-        else:
-            await trio.lowlevel.checkpoint()
-
-    async def aclose(self) -> None:
-        await trio.lowlevel.checkpoint()
-
-
-class WavSink:
-    """A mono 16-bit WAV file, written as played (paced like a device when ``realtime``).
-    The file is complete once closed.  Each write goes to the file's buffered writer on the
-    event loop (a few hundred bytes per frame); a disk that stalls would stall playback."""
-
-    def __init__(self, path: str | Path, rate: int = 24000, *, realtime: bool = True) -> None:
-        self.rate = rate
-        self.path = Path(path)
-        self._wav: wave.Wave_write | None = wave.open(str(self.path), "wb")  # noqa: SIM115
-        self._wav.setnchannels(1)
-        self._wav.setsampwidth(2)
-        self._wav.setframerate(rate)
-        self._pacer = DevicePacer(rate) if realtime else None
-
-    def __repr__(self) -> str:
-        return f"<WavSink {str(self.path)!r} {self.rate} Hz>"
-
-    async def write(self, pcm: bytes) -> None:
-        if self._wav is None:
-            raise trio.ClosedResourceError("the WAV sink is closed")
-        if len(pcm) % 2:
-            raise ValueError("PCM16 audio must have an even number of bytes")
-        self._wav.writeframes(pcm)
-        if self._pacer is not None:
-            await self._pacer.pace(pcm)
-        else:
-            await trio.lowlevel.checkpoint()
-
-    async def aclose(self) -> None:
-        if self._wav is not None:
-            self._wav.close()
-            self._wav = None
-        await trio.lowlevel.checkpoint()
-
-
-class SoundDeviceSink:
-    """An output device (sounddevice's ``RawOutputStream``): its callback pulls from a ring of
-    ``buffer_ms``; ``write`` waits while the ring is full.  Needs ``pip install
-    'rtagents[audio]'`` and the PortAudio library (``RuntimeError`` if missing)."""
-
-    def __init__(self, rate: int = 24000, *, buffer_ms: int = 60, device: Any = None) -> None:
-        sd = _sounddevice()
-        self.rate = rate
-        self._ring = bytearray()
-        self._limit = rate * buffer_ms // 1000 * 2
-        self._lock = threading.Lock()
-        self._stream = sd.RawOutputStream(
-            samplerate=rate, channels=1, dtype="int16", device=device, callback=self._callback
-        )
-        self._stream.start()
-
-    def _callback(self, out: Any, frames: int, time: Any, status: Any) -> None:
-        with self._lock:  # PortAudio's thread
-            n = min(len(self._ring), frames * 2)
-            out[:n] = self._ring[:n]
-            out[n:] = b"\x00" * (frames * 2 - n)
-            del self._ring[:n]
-
-    async def write(self, pcm: bytes) -> None:
-        view = memoryview(pcm)
-        while view:
-            with self._lock:
-                room = self._limit - len(self._ring)
-                if room > 0:
-                    self._ring += view[:room]
-                    view = view[room:]
-            if view:
-                await trio.sleep(0.005)  # the device drains the ring at its own pace
-        await trio.lowlevel.checkpoint()
-
-    async def aclose(self) -> None:
-        self._stream.stop()
-        self._stream.close()
-        await trio.lowlevel.checkpoint()
+from rtagents.audio.convert import Decoder
+from rtagents.audio.sinks import AudioSink
+from rtagents.protocol import AudioFormat
 
 
 @attrs.frozen
@@ -229,7 +98,7 @@ class PlaybackActor:
         self,
         sink: AudioSink,
         *,
-        in_rate: int = 24000,
+        input_format: AudioFormat | None = None,
         frame_ms: int = 10,
         prebuffer_ms: int = 40,
         capacity_ms: int = 120_000,
@@ -241,7 +110,7 @@ class PlaybackActor:
         if fade_ms < 0 or prebuffer_ms < 0 or capacity_ms < frame_ms:
             raise ValueError("fade_ms and prebuffer_ms must be >= 0 and capacity_ms >= frame_ms")
         self.sink = sink
-        self.in_rate = in_rate
+        self.input_format = input_format or AudioFormat.pcm()
         self.frame_ms = frame_ms
         self.prebuffer_ms = prebuffer_ms
         self.capacity_ms = capacity_ms
@@ -253,7 +122,7 @@ class PlaybackActor:
         self._lot = trio.lowlevel.ParkingLot()
         # the item being enqueued: its resampler, the partial frame not yet cut, its length
         self._key: tuple[str, int] | None = None
-        self._resampler: native.Resampler | None = None
+        self._decoder: Decoder | None = None
         self._partial = bytearray()
         self._item_samples = 0  # sink-rate samples of the item cut into frames so far
         self._ended = _RecentIds()
@@ -272,11 +141,12 @@ class PlaybackActor:
     # -- producer side (synchronous) -----------------------------------------------------------
 
     def enqueue(self, item_id: str, content_index: int, pcm: bytes) -> None:
-        """Queue ``pcm`` (PCM16 at ``in_rate``) for item ``item_id``; never blocks."""
-        if len(pcm) % 2:
+        """Queue ``pcm`` (audio in ``input_format``) for item ``item_id``; never blocks."""
+        fmt = self.input_format
+        if fmt.sample_width == 2 and len(pcm) % 2:
             raise ValueError("PCM16 audio must have an even number of bytes")
         if item_id in self._interrupted:
-            self._ms["late_dropped"] += self._ms_of(len(pcm), self.in_rate)
+            self._ms["late_dropped"] += fmt.duration_ms(len(pcm))
             return
         key = (item_id, content_index)
         if key != self._key:
@@ -284,10 +154,19 @@ class PlaybackActor:
             self._key = key
             self._item_samples = 0
         self._ended.discard(item_id)  # (more audio after end_item: it is open again)
-        if self._resampler is None and self.in_rate != self.sink.rate:
-            self._resampler = native.Resampler(self.in_rate, self.sink.rate)
-        self._partial += pcm if self._resampler is None else self._resampler.process(pcm)
+        if self._decoder is None:
+            self._decoder = Decoder(fmt, self.sink.rate)
+        self._partial += self._decoder.process(pcm)
         self._cut(whole_only=True)
+
+    def set_input_format(self, fmt: AudioFormat) -> None:
+        """The model's output format changed (``session.updated``): applies from the next item
+        on (an item in progress keeps the format it started in)."""
+        self.input_format = fmt
+
+    @property
+    def in_rate(self) -> int:
+        return self.input_format.sample_rate
 
     def end_item(self, item_id: str) -> None:
         """No more audio will come for this item: queue its last partial frame now."""
@@ -298,9 +177,9 @@ class PlaybackActor:
 
     def _finish_item(self) -> None:
         """Flush the current item's resampler and cut its last, partial frame."""
-        if self._resampler is not None:
-            self._partial += self._resampler.flush()
-            self._resampler = None
+        if self._decoder is not None:
+            self._partial += self._decoder.flush()
+            self._decoder = None
         self._cut(whole_only=False)
 
     def _cut(self, *, whole_only: bool) -> None:
@@ -344,7 +223,7 @@ class PlaybackActor:
         self._queued_ms = 0.0
         self._partial.clear()
         self._key = None
-        self._resampler = None
+        self._decoder = None
         self._first_queued_at = None
         self._lot.unpark_all()
         return position

@@ -2,21 +2,33 @@
 
 Theory of operation
 -------------------
-The session hands each function call to :meth:`ToolExecutor.submit_nowait`, which never blocks:
-calls wait in a bounded queue (a full queue answers the call at once with an error output, so
-the model is never left waiting).  ``run`` takes calls from the queue and starts each in the
-executor's own nursery, so a slow tool delays nothing else.  A call goes through, in its task:
+The session hands each function call to :meth:`ToolExecutor.submit_nowait`, which never blocks
+and starts at most one task: an accepted call starts its own task in the executor's nursery at
+once, so a slow tool delays nothing else.  A call goes through, in its task:
 
 1. the approval gate (``approve(call)``, given by the session: it returns ``None`` to go on or
    the rejection text; it may wait for the app's decision as long as it takes);
 2. ``on_start``, then the tool under ``trio.move_on_after(tool.timeout)``;
 3. whatever happens — a result, an exception, a timeout, bad arguments, a cancellation because
    the user barged in (tools with ``cancel_on_interrupt``) — becomes a :class:`ToolResult` with
-   an output text for the model, handed to ``on_done``.
+   an output text for the model, handed to ``on_done``: every call is answered there, once.
+
+Overflow policy: at most ``max_calls`` calls are *in flight* (accepted and not yet answered:
+waiting for approval, running, or being answered), so at most ``max_calls`` call tasks exist.
+A call submitted beyond that is not run and no task is started for it: it waits in the
+executor's overflow list, and the executor's own loop (:meth:`ToolExecutor.run`, one task for
+the executor's life) answers each, in order, as a ``rejected`` :class:`ToolResult` through the
+same ``on_done`` — so the model always gets an output item saying the call was not run and is
+never left waiting.  Rejections are counted (``rejected``) and the overflow list's length is in
+the statistics (``overflow_waiting``).  That list is the one thing not capped by a number: a
+call can only leave it by being answered, and answering waits for the model link to take the
+output item, so capping it would mean leaving a call unanswered.  It holds only calls the model
+made (which the session's history holds anyway) and drains as fast as the link takes items.
 """
 
 from __future__ import annotations
 
+import collections
 import inspect
 import logging
 import math
@@ -40,7 +52,7 @@ STATUSES = (
     "not_found",  # no such tool
     "not_approved",  # the app rejected the call
     "cancelled",  # the user barged in and the tool is cancel_on_interrupt
-    "rejected",  # the executor's queue was full
+    "rejected",  # max_calls calls were already in flight: not run
 )
 
 
@@ -69,25 +81,36 @@ class ToolStatistics:
     completed: int
     failed: int
     timed_out: int
-    rejected: int
+    rejected: int  # calls over the max_calls cap, answered without running
     cancelled: int
     awaiting_approval: int
+    in_flight: int  # accepted calls not yet answered (at most max_calls)
+    overflow_waiting: int  # rejected calls waiting for their answer
 
 
 class ToolExecutor:
+    """Runs function calls (see the module docstring for the overflow policy)."""
+
     def __init__(
         self,
         on_done: Callable[[ToolResult], Awaitable[None]],
         *,
         on_start: Callable[[ToolCall], None] | None = None,
         approve: Callable[[ToolCall], Awaitable[str | None]] | None = None,
-        queue_size: int = 16,
+        max_calls: int = 32,
     ) -> None:
+        if max_calls < 1:
+            raise ValueError(f"a ToolExecutor needs max_calls of at least 1, not {max_calls}")
         self.on_done = on_done
         self.on_start = on_start
         self.approve = approve
-        self._tx, self._rx = trio.open_memory_channel[ToolCall](queue_size)
+        self.max_calls = max_calls
         self._nursery: trio.Nursery | None = None
+        # Accepted before `run` started (at most max_calls, as they are in flight).
+        self._unstarted: list[ToolCall] = []
+        # Calls over the cap: no task each; `run` answers them in order, "rejected".
+        self._overflow: collections.deque[ToolCall] = collections.deque()
+        self._overflow_lot = trio.lowlevel.ParkingLot()
         self._running: dict[str, tuple[trio.CancelScope, FunctionTool]] = {}
         self._counts = dict.fromkeys(
             (
@@ -99,20 +122,25 @@ class ToolExecutor:
                 "rejected",
                 "cancelled",
                 "awaiting_approval",
+                "in_flight",
             ),
             0,
         )
 
     def submit_nowait(self, call: ToolCall) -> None:
+        """Run `call` in its own task, or, with ``max_calls`` calls in flight, have it answered
+        ``rejected``.  Never blocks; starts at most one task (none for a rejected call)."""
         self._counts["submitted"] += 1
-        try:
-            self._tx.send_nowait(call)
-        except trio.WouldBlock:
+        if self._counts["in_flight"] >= self.max_calls:
             self._counts["rejected"] += 1
-            text = f"Too many tool calls in progress; {call.name} was not run."
-            result = ToolResult(call, text, text, "rejected")
-            assert self._nursery is not None
-            self._nursery.start_soon(self.on_done, result)
+            self._overflow.append(call)
+            self._overflow_lot.unpark()
+            return
+        self._counts["in_flight"] += 1
+        if self._nursery is None:
+            self._unstarted.append(call)
+        else:
+            self._nursery.start_soon(self._execute, call)
 
     def cancel_interruptible(self) -> int:
         """The user barged in: cancel the running calls whose tools opted in.  Returns how
@@ -125,20 +153,39 @@ class ToolExecutor:
         return cancelled
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Host the call tasks, and answer the calls over the cap (this task does that)."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            task_status.started()
-            async for call in self._rx:
+            for call in self._unstarted:
                 nursery.start_soon(self._execute, call)
+            self._unstarted.clear()
+            task_status.started()
+            while True:
+                if not self._overflow:
+                    await self._overflow_lot.park()
+                    continue
+                call = self._overflow[0]  # stays counted as waiting until answered
+                text = f"Too many tool calls in progress; {call.name} was not run."
+                try:
+                    await self._answer(ToolResult(call, text, text, "rejected"))
+                finally:
+                    self._overflow.popleft()
 
     async def _execute(self, call: ToolCall) -> None:
-        self._counts["running"] += 1
         try:
-            result = await self._result(call)
+            self._counts["running"] += 1
+            try:
+                result = await self._result(call)
+            finally:
+                self._counts["running"] -= 1
+            key = {"completed": "completed", "timeout": "timed_out", "cancelled": "cancelled"}
+            self._counts[key.get(result.status, "failed")] += 1
+            await self._answer(result)
         finally:
-            self._counts["running"] -= 1
-        key = {"completed": "completed", "timeout": "timed_out", "cancelled": "cancelled"}
-        self._counts[key.get(result.status, "failed")] += 1
+            self._counts["in_flight"] -= 1
+
+    async def _answer(self, result: ToolResult) -> None:
+        """The one way a call is answered, run or rejected."""
         await self.on_done(result)
 
     async def _result(self, call: ToolCall) -> ToolResult:
@@ -194,4 +241,4 @@ class ToolExecutor:
         return ToolResult(call, text, text, "error", exc)
 
     def statistics(self) -> ToolStatistics:
-        return ToolStatistics(**self._counts)
+        return ToolStatistics(**self._counts, overflow_waiting=len(self._overflow))

@@ -38,11 +38,19 @@ import trio
 
 from rtagents import items as it
 from rtagents import protocol as p
-from rtagents.actors.capture import AudioSource, SoundDeviceSource, WavSource
-from rtagents.actors.playback import AudioSink, SoundDeviceSink, WavSink
 from rtagents.apps.demo_agent import demo_agent
+from rtagents.audio import (
+    AudioSink,
+    AudioSource,
+    SoundDeviceSink,
+    SoundDeviceSource,
+    WavSink,
+    WavSource,
+)
+from rtagents.config import RealtimeRunConfig
 from rtagents.models import OpenAIRealtimeConfig
-from rtagents.session import RealtimeRunConfig, RealtimeSession, open_session
+from rtagents.runner import open_session
+from rtagents.session import RealtimeSession
 
 SAMPLE_QUESTION = "What is the weather like in London today?"
 

@@ -7,7 +7,7 @@ also hears: :mod:`rtagents.local.speech` has the offline speech cascade (pockets
 rule-based or chat-completions brain, an espeak-ng voice) behind ``rtagents demo``.
 """
 
-from ._core import DEFAULT_SESSION as DEFAULT_SESSION
+from ._config import DEFAULT_SESSION as DEFAULT_SESSION
 from ._core import ServerSession as ServerSession
 from ._responders import CallTool as CallTool
 from ._responders import Responder as Responder

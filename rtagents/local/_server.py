@@ -48,7 +48,8 @@ from trio_websocket import (
 
 from rtagents import protocol as p
 
-from ._core import CancelResponse, ServerSession, StartResponse
+from ._common import StartResponse, StopResponse
+from ._core import ServerSession
 from ._responders import CallTool, Responder, ResponderError, ResponseContext, ScriptedResponder
 from ._transcriber import Ears, Transcriber
 
@@ -131,7 +132,7 @@ class _Connection:
                     if isinstance(action, StartResponse):
                         await self._send(self.session.begin_response(action))
                         nursery.start_soon(self._respond)
-                    elif isinstance(action, CancelResponse) and self._response_scope is not None:
+                    elif isinstance(action, StopResponse) and self._response_scope is not None:
                         was_speech = any(
                             isinstance(e, p.InputAudioBufferSpeechStarted) for e in outcome.events
                         )

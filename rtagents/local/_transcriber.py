@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-The sans-IO core hands the caller's speech out as :class:`~._core.UserAudio` pieces while the
+The sans-IO core hands the caller's speech out as :class:`~._input.UserAudio` pieces while the
 user is still speaking (see ``ServerSession.stream_user_audio``).  The connection's reader puts
 them on a bounded channel (no drops: recognition must hear every sample; when the recognizer
 falls behind, the reader waits) and, at the item's commit, marks its transcript as *pending*,
@@ -29,7 +29,8 @@ import trio
 
 from rtagents import protocol as p
 
-from ._core import ServerSession, UserAudio
+from ._core import ServerSession
+from ._input import UserAudio
 
 QUEUE_SIZE = 1024  # pieces: about 20 s of 20 ms frames
 

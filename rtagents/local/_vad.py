@@ -2,10 +2,11 @@
 
 Theory of operation
 -------------------
-Audio is cut into 10 ms frames at the input rate; a frame is *voiced* when its RMS level is
-above a threshold in dBFS.  The Realtime ``threshold`` (0..1, default 0.5) maps linearly onto
--70..-20 dBFS, so the default is -45 dBFS: quiet room noise stays below it, speech at any normal
-level is above it.
+Audio is cut into 10 ms frames at the input rate; a frame is *voiced* when its RMS level, as
+measured by the shared :class:`~rtagents._core.levels.LevelMeter` (the one the client-side VAD
+uses too), is above a threshold in dBFS.  The Realtime ``threshold`` (0..1, default 0.5) maps
+linearly onto -70..-20 dBFS, so the default is -45 dBFS: quiet room noise stays below it, speech
+at any normal level is above it.
 
 * Speech **starts** after ``min_speech_ms`` of consecutive voiced frames.  ``audio_start_ms`` is
   the start of the first of them minus ``prefix_padding_ms``, but never before the start of the
@@ -22,7 +23,8 @@ from __future__ import annotations
 from typing import Final
 
 import attrs
-import numpy as np
+
+from rtagents._core.levels import LevelMeter
 
 FRAME_MS: Final = 10
 
@@ -55,7 +57,7 @@ class EnergyVad:
     floor_ms: int = 0
     start_ms: int = 0  # audio already fed before this detector was made
     speaking: bool = attrs.field(init=False, default=False)
-    _pending: bytes = attrs.field(init=False, default=b"")
+    _meter: LevelMeter = attrs.field(init=False, eq=False, repr=False)
     _frames: int = attrs.field(init=False, default=0)  # whole frames analysed so far
     _run: int = attrs.field(init=False, default=0)  # consecutive frames against the state
     _last_voiced_end: int = attrs.field(init=False, default=0)
@@ -64,6 +66,7 @@ class EnergyVad:
         if self.rate % (1000 // FRAME_MS):
             raise ValueError(f"rate {self.rate} is not a whole number of samples per frame")
         self._frames = self.start_ms // FRAME_MS
+        self._meter = LevelMeter(self.frame_samples)
 
     @property
     def frame_samples(self) -> int:
@@ -75,16 +78,9 @@ class EnergyVad:
         return self._frames * FRAME_MS
 
     def feed(self, pcm16: bytes) -> list[SpeechStarted | SpeechStopped]:
-        data = self._pending + pcm16
-        step = 2 * self.frame_samples
-        whole = len(data) - len(data) % step
-        self._pending = data[whole:]
-        if not whole:
-            return []
-        frames = np.frombuffer(data[:whole], dtype="<i2").astype(np.float64)
-        frames = frames.reshape(-1, self.frame_samples)
-        rms = np.sqrt(np.mean(frames * frames, axis=1))
-        levels = 20 * np.log10(np.maximum(rms, 1e-9) / 32768.0)
+        """Decisions for the whole frames ``pcm16`` completes (a partial frame waits for the
+        next call).  Raises :class:`ValueError` on an odd number of bytes."""
+        levels = self._meter.feed(pcm16)
         limit = threshold_dbfs(self.threshold)
         out: list[SpeechStarted | SpeechStopped] = []
         for level in levels:

@@ -1,10 +1,12 @@
 """Model links: connections to a Realtime model (OpenAI's, or anything speaking its protocol)."""
 
+from rtagents._core.link_events import LinkClosed as LinkClosed
+from rtagents._core.link_events import LinkConnected as LinkConnected
+
+from ._link import ModelLink as ModelLink
 from ._openai import DEFAULT_MODEL as DEFAULT_MODEL
 from ._openai import DEFAULT_URL as DEFAULT_URL
 from ._openai import Connector as Connector
-from ._openai import LinkClosed as LinkClosed
-from ._openai import LinkConnected as LinkConnected
 from ._openai import LinkEvent as LinkEvent
 from ._openai import LinkStatistics as LinkStatistics
 from ._openai import ModelLinkError as ModelLinkError
@@ -20,6 +22,7 @@ __all__ = [
     "LinkConnected",
     "LinkEvent",
     "LinkStatistics",
+    "ModelLink",
     "ModelLinkError",
     "OpenAIRealtimeConfig",
     "OpenAIRealtimeLink",

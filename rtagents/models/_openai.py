@@ -5,10 +5,14 @@ Theory of operation
 ``OpenAIRealtimeLink.run`` connects (trio-websocket), reports readiness through
 ``task_status.started()`` and then runs three tasks in its own nursery until closed:
 
-* the **writer**, the only task that writes to the socket, fed by a bounded channel of encoded
-  client events (``send`` waits when it is full: backpressure, never an unbounded queue);
-* the **reader**, which decodes each frame with the sans-IO codec and hands the event to a bounded
-  channel (when the consumer stalls, the reader stops reading and TCP pushes back on the peer);
+* the **writer**, the only task that writes to the socket, fed by the :class:`Outbox`: one FIFO
+  of encoded client events in which control events are bounded with backpressure (``send``
+  waits when full) and audio appends (``send_audio_nowait``) are bounded drop-oldest, counted;
+* the **reader**, which decodes each frame with the sans-IO codec and either calls the handler
+  given to ``set_handler`` (synchronously, in the reader's task: a session routes each event
+  there without another task hop) or, without one, hands the event to a bounded channel read
+  with ``receive``/``async for`` (when that consumer stalls, the reader stops reading and TCP
+  pushes back on the peer);
 * the **keepalive**, which pings every ``keepalive_interval`` seconds and closes the link if no
   pong arrives within ``keepalive_timeout``.
 
@@ -41,6 +45,8 @@ from trio_websocket import (
     wrap_client_stream,
 )
 
+from rtagents._core.link_events import LinkClosed, LinkConnected
+from rtagents.models._outbox import Outbox
 from rtagents.protocol import (
     ClientEvent,
     ServerEvent,
@@ -95,6 +101,7 @@ class OpenAIRealtimeConfig:
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=_redact_headers)
     max_message_size: int = 32 * 2**20
     send_queue_size: int = 64
+    audio_queue_size: int = 50  # queued audio appends (1 s of 20 ms frames); full: drop oldest
     receive_queue_size: int = 64
     connect_timeout: float = 10.0
     keepalive_interval: float | None = 20.0
@@ -106,7 +113,12 @@ class OpenAIRealtimeConfig:
             raise ValueError("give either model or call_id, not both (a call's model is fixed)")
         if urlsplit(self.url).scheme not in ("ws", "wss"):
             raise ValueError(f"url must be ws:// or wss://, got {urlsplit(self.url).scheme!r}")
-        for name in ("max_message_size", "send_queue_size", "receive_queue_size"):
+        for name in (
+            "max_message_size",
+            "send_queue_size",
+            "receive_queue_size",
+            "audio_queue_size",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive")
 
@@ -137,24 +149,6 @@ class OpenAIRealtimeConfig:
         return list(headers.items())
 
 
-@attrs.frozen(kw_only=True)
-class LinkConnected:
-    """The WebSocket is open; ``url`` has no secrets (the key travels in a header)."""
-
-    url: str
-    type: Literal["link.connected"] = "link.connected"
-
-
-@attrs.frozen(kw_only=True)
-class LinkClosed:
-    """The last event of a link: who closed it and why."""
-
-    code: int | None
-    reason: str
-    by: Literal["peer", "local", "keepalive", "error"]
-    type: Literal["link.closed"] = "link.closed"
-
-
 LinkEvent: TypeAlias = (
     ServerEvent | UnknownServerEvent | ServerProtocolError | LinkConnected | LinkClosed
 )
@@ -170,6 +164,9 @@ class LinkStatistics:
     protocol_errors: int
     send_queue_used: int
     send_queue_peak: int
+    audio_queue_used: int
+    audio_queue_peak: int
+    audio_dropped: int  # oldest queued audio appends dropped because the socket fell behind
     receive_queue_used: int
     pings: int
 
@@ -219,8 +216,8 @@ class OpenAIRealtimeLink:
 
     config: OpenAIRealtimeConfig = attrs.field(factory=OpenAIRealtimeConfig)
     _connector: Connector = attrs.field(default=_connect, alias="connector", repr=False)
-    _send_tx: trio.MemorySendChannel[str] = attrs.field(init=False, repr=False)
-    _send_rx: trio.MemoryReceiveChannel[str] = attrs.field(init=False, repr=False)
+    _outbox: Outbox = attrs.field(init=False, repr=False)
+    _handler: Callable[[LinkEvent], None] | None = attrs.field(init=False, default=None, repr=False)
     _recv_tx: trio.MemorySendChannel[LinkEvent] = attrs.field(init=False, repr=False)
     _recv_rx: trio.MemoryReceiveChannel[LinkEvent] = attrs.field(init=False, repr=False)
     _state: Literal["new", "connecting", "open", "closed"] = attrs.field(init=False, default="new")
@@ -235,15 +232,28 @@ class OpenAIRealtimeLink:
     _close_reported: bool = attrs.field(init=False, default=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        # Both channels are bounded; their sizes are the config's, and neither ever drops:
-        # the sender waits (backpressure) instead.
-        self._send_tx, self._send_rx = trio.open_memory_channel[str](self.config.send_queue_size)
+        # Outgoing: see Outbox (control waits when full, audio drops its oldest).  Incoming: a
+        # bounded channel that never drops: the reader waits (TCP backpressure) instead.
+        self._outbox = Outbox(self.config.send_queue_size, self.config.audio_queue_size)
         self._recv_tx, self._recv_rx = trio.open_memory_channel[LinkEvent](
             self.config.receive_queue_size
         )
         self._counts = dict.fromkeys(
             ("messages_sent", "bytes_sent", "messages_received", "bytes_received"), 0
-        ) | {"protocol_errors": 0, "send_peak": 0, "pings": 0}
+        ) | {"protocol_errors": 0, "pings": 0}
+
+    def set_handler(self, handler: Callable[[LinkEvent], None]) -> None:
+        """Deliver every event to ``handler`` (called synchronously in the reader task) instead
+        of the receive channel.  Set it before ``run``; the handler must not block or raise."""
+        if self._state != "new":
+            raise ModelLinkError("set the handler before the link runs")
+        self._handler = handler
+
+    async def _publish(self, event: LinkEvent) -> None:
+        if self._handler is not None:
+            self._handler(event)
+        else:
+            await self._recv_tx.send(event)
 
     # -- actor ----------------------------------------------------------------------------------
 
@@ -263,7 +273,10 @@ class OpenAIRealtimeLink:
                     ws, transport = await self._open(nursery, url, headers)
                     self._ws = ws
                     self._state = "open"
-                    self._recv_tx.send_nowait(LinkConnected(url=url))
+                    if self._handler is not None:
+                        self._handler(LinkConnected(url=url))
+                    else:
+                        self._recv_tx.send_nowait(LinkConnected(url=url))
                     task_status.started(self)
                     async with trio.open_nursery() as tasks:
                         self._tasks_scope = tasks.cancel_scope
@@ -285,7 +298,7 @@ class OpenAIRealtimeLink:
             raise ModelLinkError(f"WebSocket handshake with {url} failed: {exc!r}") from None
         finally:
             self._state = "closed"
-            self._send_rx.close()
+            self._outbox.close()
             self._recv_tx.close()
             self._done.set()
 
@@ -318,11 +331,20 @@ class OpenAIRealtimeLink:
             event = decode_server_event(message)
             if isinstance(event, ServerProtocolError):
                 counts["protocol_errors"] += 1
-            await self._recv_tx.send(event)
+            handler = self._handler
+            if handler is not None:
+                handler(event)
+            else:
+                await self._recv_tx.send(event)
 
     async def _writer(self, ws: WebSocketConnection) -> None:
         counts = self._counts
-        async for text in self._send_rx:
+        outbox = self._outbox
+        while True:
+            try:
+                text = await outbox.get()
+            except trio.EndOfChannel:
+                return
             try:
                 await ws.send_message(text)
             except ConnectionClosed:
@@ -357,7 +379,7 @@ class OpenAIRealtimeLink:
     async def _report_closed(self, event: LinkClosed) -> None:
         if not self._close_reported:
             self._close_reported = True
-            await self._recv_tx.send(event)
+            await self._publish(event)
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -365,24 +387,26 @@ class OpenAIRealtimeLink:
         """Queue a client event (or pre-encoded JSON text); waits while the queue is full."""
         text = event if isinstance(event, str) else event.to_json()
         try:
-            await self._send_tx.send(text)
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            await self._outbox.put(text)
+        except trio.ClosedResourceError:
             raise ModelLinkError("the model link is closed") from None
-        self._note_backlog()
 
     def send_nowait(self, event: ClientEvent | str) -> None:
         """Queue without waiting; raises ``trio.WouldBlock`` when the queue is full."""
         text = event if isinstance(event, str) else event.to_json()
         try:
-            self._send_tx.send_nowait(text)
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            self._outbox.put_nowait(text)
+        except trio.ClosedResourceError:
             raise ModelLinkError("the model link is closed") from None
-        self._note_backlog()
 
-    def _note_backlog(self) -> None:
-        used = self._send_tx.statistics().current_buffer_used
-        if used > self._counts["send_peak"]:
-            self._counts["send_peak"] = used
+    def send_audio_nowait(self, event: ClientEvent | str) -> None:
+        """Queue an ``input_audio_buffer.append`` (never waits: when the audio lane is full its
+        oldest append is dropped and counted).  Raises ``ModelLinkError`` once closed."""
+        text = event if isinstance(event, str) else event.to_json()
+        try:
+            self._outbox.put_audio_nowait(text)
+        except trio.ClosedResourceError:
+            raise ModelLinkError("the model link is closed") from None
 
     async def receive(self) -> LinkEvent:
         """The next event; raises ``trio.EndOfChannel`` after ``LinkClosed`` has been received."""
@@ -399,7 +423,7 @@ class OpenAIRealtimeLink:
         """
         if self._state == "new":
             self._state = "closed"
-            self._send_rx.close()
+            self._outbox.close()
             self._recv_tx.close()
             self._done.set()
             return
@@ -424,8 +448,11 @@ class OpenAIRealtimeLink:
             messages_received=counts["messages_received"],
             bytes_received=counts["bytes_received"],
             protocol_errors=counts["protocol_errors"],
-            send_queue_used=self._send_tx.statistics().current_buffer_used,
-            send_queue_peak=counts["send_peak"],
+            send_queue_used=self._outbox.control_used,
+            send_queue_peak=self._outbox.control_peak,
+            audio_queue_used=self._outbox.audio_used,
+            audio_queue_peak=self._outbox.audio_peak,
+            audio_dropped=self._outbox.audio_dropped,
             receive_queue_used=self._recv_rx.statistics().current_buffer_used,
             pings=counts["pings"],
         )

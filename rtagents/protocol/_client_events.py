@@ -22,19 +22,9 @@ from typing import TypeAlias
 import attrs
 from attrs import validators as v
 
-from ._codec import (
-    AudioData,
-    DecodeFailure,
-    JSONObject,
-    ProtocolErrorCode,
-    UnknownType,
-    WireEvent,
-    audio_repr,
-    decode_frame,
-    registry_of,
-    text_preview,
-)
+from ._frames import DecodeFailure, UnknownType, WireEvent, decode_frame, registry_of
 from ._items import ConversationItem
+from ._json import AudioData, JSONObject, ProtocolErrorCode, audio_repr, text_preview
 from ._responses import ResponseParams
 from ._session_config import SessionConfig
 

@@ -1,11 +1,11 @@
-"""The wire codec shared by every Realtime event and configuration value.
+"""The wire codec: :class:`WireValue` and the JSON <-> attrs machinery behind every value.
 
 Theory of operation
 -------------------
 A Realtime WebSocket carries one JSON object per text frame.  This module converts those objects
 to frozen attrs values and back.  Each class is described once, by its attrs fields and their
-type annotations, and that description drives both directions.  Nothing here performs I/O or
-reads a clock.
+type annotations, and that description drives both directions.  The JSON and base64 primitives
+are in ``_json``, the event frames in ``_frames``.  Nothing here performs I/O or reads a clock.
 
 * A class takes part by deriving from :class:`WireValue` (events derive from :class:`WireEvent`).
   Its attrs fields, in declaration order, are its wire keys; ``metadata={"wire_key": ...}``
@@ -21,9 +21,8 @@ reads a clock.
   not written.  ``X | None | Unset`` marks a key where ``null`` means something (for example
   ``turn_detection: null`` switches VAD off): absent reads as :data:`UNSET` and is not written,
   ``null`` reads as ``None`` and is written.  Every other field is required.
-* Reading raises :class:`WireFormatError` carrying the dotted path of the bad value.  The event
-  decoders catch it at the one receive boundary and return a protocol-error *value* instead;
-  they never raise on peer input.
+* Reading raises :class:`WireFormatError` carrying the dotted path of the bad value; the frame
+  reader (``_frames``) turns it into a protocol-error *value*, never raising on peer input.
 * Reading is lenient by default (unknown keys are ignored, so a newer server keeps working).
   ``strict`` reading, which the server role uses on client events, also rejects keys the
   official types do not declare, as OpenAI's server does.
@@ -33,20 +32,14 @@ reads a clock.
 
 from __future__ import annotations
 
-import binascii
-import enum
-import json
 import math
 import types
-from collections.abc import Mapping
 from typing import (
-    TYPE_CHECKING,
     Any,
     ClassVar,
     Final,
     Literal,
     Self,
-    TypeAlias,
     TypeVar,
     Union,
     cast,
@@ -57,160 +50,19 @@ from typing import (
 
 import attrs
 
-if TYPE_CHECKING:
-    JSONValue: TypeAlias = (
-        bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
-    )
-else:
-    # At run time the alias only needs to tell the codec "any JSON value goes here".
-    JSONValue = object
-
-#: A JSON object as produced by :func:`json.loads`.
-JSONObject: TypeAlias = dict[str, JSONValue]
-#: Audio (or image) bytes accepted by encoders; decoders always produce ``bytes``.
-AudioData: TypeAlias = bytes | bytearray | memoryview
-
-#: Why a message was rejected.  The values mirror the ``code`` strings OpenAI's server uses in
-#: ``error`` events, plus ``invalid_json`` and ``invalid_event`` for frames that are not a
-#: JSON object at all.
-ProtocolErrorCode: TypeAlias = Literal[
-    "invalid_json",
-    "invalid_event",
-    "missing_required_parameter",
-    "invalid_type",
-    "invalid_value",
-    "unknown_parameter",
-]
-
-
-class Unset(enum.Enum):
-    """The type of :data:`UNSET`."""
-
-    UNSET = "UNSET"
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-#: Marks a nullable field that was left out (as opposed to set to ``None``, which is sent as
-#: JSON ``null``).
-UNSET: Final = Unset.UNSET
-
-
-class WireFormatError(ValueError):
-    """A JSON value does not have the shape the Realtime types require.
-
-    ``path`` is the dotted location of the bad value (``"session.audio.input.format.type"``,
-    ``"item.content[0].audio"``), empty for the object itself.  Raised by ``from_wire``; the
-    event decoders turn it into a protocol-error value.
-    """
-
-    def __init__(self, path: str, problem: str, *, code: ProtocolErrorCode) -> None:
-        super().__init__(f"{path}: {problem}" if path else problem)
-        self.path = path
-        self.problem = problem
-        self.code: ProtocolErrorCode = code
-
-
-# -- base64 ------------------------------------------------------------------------------------
-
-
-def b64encode_audio(data: AudioData) -> str:
-    """Encode raw bytes as padded standard base64 text, the form every audio field uses.
-
-    Accepts any contiguous buffer (``bytes``, ``bytearray``, ``memoryview``, ``array``) without
-    copying it first.
-    """
-    return binascii.b2a_base64(data, newline=False).decode("ascii")
-
-
-def b64decode_audio(text: str | AudioData) -> bytes:
-    """Decode padded standard base64, rejecting anything else.
-
-    Raises :class:`ValueError` on whitespace, a wrong alphabet, bad padding, data after the
-    padding, or non-ASCII text.
-    """
-    return binascii.a2b_base64(text, strict_mode=True)
-
-
-def audio_repr(data: AudioData | None) -> str:
-    """A repr for audio fields that shows the size, never the samples."""
-    return "None" if data is None else f"<{len(data)} bytes>"
-
-
-def text_preview(text: str, limit: int = 80) -> str:
-    """A repr for possibly huge text (raw frames): the start and the total length."""
-    if len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r}... ({len(text)} chars)"
-
-
-# -- JSON --------------------------------------------------------------------------------------
-
-
-def dump_json(wire: Mapping[str, JSONValue]) -> str:
-    """Compact JSON text for one frame (no spaces, UTF-8 kept as is, NaN refused)."""
-    return json.dumps(wire, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-
-
-def _reject_constant(name: str) -> object:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text} is out of range")
-    return value
-
-
-def load_json(text: str) -> JSONValue:
-    """Parse strict JSON: ``NaN``/``Infinity`` and out-of-range numbers are refused.
-
-    Raises :class:`ValueError` or :class:`RecursionError`.
-    """
-    value: JSONValue = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-    return value
-
-
-def json_kind(value: object) -> str:
-    """The JSON name of a value's kind, for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
-def join_path(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _wrong_type(path: str, expected: str, value: object) -> WireFormatError:
-    return WireFormatError(
-        path, f"expected {expected}, got {json_kind(value)}", code="invalid_type"
-    )
-
-
-def _missing(path: str) -> WireFormatError:
-    return WireFormatError(path, "required field is missing", code="missing_required_parameter")
-
-
-def expect_object(value: object, path: str) -> JSONObject:
-    if not isinstance(value, dict):
-        raise _wrong_type(path, "an object", value)
-    return value
-
+from ._json import (
+    UNSET,
+    JSONObject,
+    JSONValue,
+    Unset,
+    WireFormatError,
+    b64decode_audio,
+    b64encode_audio,
+    expect_object,
+    join_path,
+    missing_field,
+    wrong_type,
+)
 
 # -- value classes -----------------------------------------------------------------------------
 
@@ -247,23 +99,6 @@ class WireValue:
         return _decode_object(cls, wire, strict, path)
 
 
-class WireEvent(WireValue):
-    """Base of every client and server event class."""
-
-    __slots__ = ()
-
-    @property
-    def type(self) -> str:
-        """The event's ``type`` string."""
-        tag = self._wire_tag
-        assert tag is not None
-        return tag
-
-    def to_json(self) -> str:
-        """The compact JSON text to send in one WebSocket text frame."""
-        return dump_json(self.to_wire())
-
-
 # -- field codecs ------------------------------------------------------------------------------
 
 
@@ -284,7 +119,7 @@ class _StrCodec(_Codec):
     def decode(self, value: object, strict: bool, path: str) -> Any:
         if isinstance(value, str):
             return value
-        raise _wrong_type(path, self.expected, value)
+        raise wrong_type(path, self.expected, value)
 
 
 class _IntCodec(_Codec):
@@ -293,7 +128,7 @@ class _IntCodec(_Codec):
     def decode(self, value: object, strict: bool, path: str) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        raise _wrong_type(path, self.expected, value)
+        raise wrong_type(path, self.expected, value)
 
 
 class _FloatCodec(_Codec):
@@ -313,7 +148,7 @@ def _to_float(value: object, path: str, expected: str) -> float:
         except OverflowError:
             pass
     else:
-        raise _wrong_type(path, expected, value)
+        raise wrong_type(path, expected, value)
     raise WireFormatError(path, "number is out of range", code="invalid_value")
 
 
@@ -323,7 +158,7 @@ class _BoolCodec(_Codec):
     def decode(self, value: object, strict: bool, path: str) -> Any:
         if isinstance(value, bool):
             return value
-        raise _wrong_type(path, self.expected, value)
+        raise wrong_type(path, self.expected, value)
 
 
 class _Base64Codec(_Codec):
@@ -331,7 +166,7 @@ class _Base64Codec(_Codec):
 
     def decode(self, value: object, strict: bool, path: str) -> Any:
         if not isinstance(value, str):
-            raise _wrong_type(path, self.expected, value)
+            raise wrong_type(path, self.expected, value)
         try:
             return b64decode_audio(value)
         except ValueError as exc:
@@ -349,7 +184,7 @@ class _ListCodec(_Codec):
 
     def decode(self, value: object, strict: bool, path: str) -> Any:
         if not isinstance(value, list):
-            raise _wrong_type(path, self.expected, value)
+            raise wrong_type(path, self.expected, value)
         item = self.item
         return tuple(item.decode(v, strict, f"{path}[{i}]") for i, v in enumerate(value))
 
@@ -364,7 +199,7 @@ class _StrMapCodec(_Codec):
         obj = expect_object(value, path)
         for key, item in obj.items():
             if not isinstance(item, str):
-                raise _wrong_type(join_path(path, key), "a string", item)
+                raise wrong_type(join_path(path, key), "a string", item)
         return obj
 
     def encode(self, value: Any) -> JSONValue:
@@ -460,15 +295,15 @@ class _UnionCodec(_Codec):
                 return self._decode_tagged(value, strict, path)
             if self.untagged is not None:
                 return self.untagged._decode_wire(value, strict, path)
-        raise _wrong_type(path, self.expected, value)
+        raise wrong_type(path, self.expected, value)
 
     def _decode_tagged(self, value: JSONObject, strict: bool, path: str) -> Any:
         tag_path = join_path(path, "type")
         if "type" not in value:
-            raise _missing(tag_path)
+            raise missing_field(tag_path)
         tag = value["type"]
         if not isinstance(tag, str):
-            raise _wrong_type(tag_path, "a string", tag)
+            raise wrong_type(tag_path, "a string", tag)
         cls = self.tagged.get(tag)
         if cls is None and not strict:
             cls = self.aliases.get(tag)
@@ -617,10 +452,10 @@ def _decode_object(cls: type[W], wire: object, strict: bool, path: str) -> W:
     if spec.tag is not None and obj.get("type") != spec.tag:
         tag_path = join_path(path, "type")
         if "type" not in obj:
-            raise _missing(tag_path)
+            raise missing_field(tag_path)
         tag = obj["type"]
         if not isinstance(tag, str):
-            raise _wrong_type(tag_path, repr(spec.tag), tag)
+            raise wrong_type(tag_path, repr(spec.tag), tag)
         if strict or tag not in spec.aliases:
             raise WireFormatError(
                 tag_path, f"expected {spec.tag!r}, got {tag!r}", code="invalid_value"
@@ -630,12 +465,12 @@ def _decode_object(cls: type[W], wire: object, strict: bool, path: str) -> W:
         key = field.key
         if key not in obj:
             if field.required:
-                raise _missing(join_path(path, key))
+                raise missing_field(join_path(path, key))
             continue
         value = obj[key]
         if value is None:
             if field.required:
-                raise _wrong_type(join_path(path, key), field.codec.expected, value)
+                raise wrong_type(join_path(path, key), field.codec.expected, value)
             kwargs[field.attr] = None
             continue
         kwargs[field.attr] = field.codec.decode(value, strict, join_path(path, key))
@@ -666,109 +501,3 @@ def _encode_object(value: WireValue) -> JSONObject:
         elif item is not UNSET:
             out[field.key] = field.codec.encode(item)
     return out
-
-
-# -- event frames ------------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class DecodeFailure:
-    """Why a frame could not be read; each role turns it into its protocol-error class."""
-
-    code: ProtocolErrorCode
-    reason: str
-    param: str | None
-    event_type: str | None
-    event_id: str | None
-    raw_text: str
-
-
-@attrs.frozen(kw_only=True)
-class UnknownType:
-    """A well-formed object whose ``type`` the registry does not know."""
-
-    type: str
-    event_id: str | None
-    raw: JSONObject
-
-
-def frame_text(text: str | AudioData) -> str | DecodeFailure:
-    """The frame as text; binary input must be UTF-8."""
-    if isinstance(text, str):
-        return text
-    try:
-        return str(text, "utf-8")
-    except UnicodeDecodeError as exc:
-        return DecodeFailure(
-            code="invalid_json",
-            reason=f"frame is not UTF-8 ({exc.reason} at byte {exc.start})",
-            param=None,
-            event_type=None,
-            event_id=None,
-            raw_text=str(text, "utf-8", "replace"),
-        )
-
-
-def decode_frame(
-    text: str | AudioData, registry: Mapping[str, type[W]], *, strict: bool
-) -> W | UnknownType | DecodeFailure:
-    """Read one frame against a registry of event classes.  Never raises on any input."""
-    decoded = frame_text(text)
-    if isinstance(decoded, DecodeFailure):
-        return decoded
-    text = decoded
-
-    def fail(
-        code: ProtocolErrorCode,
-        reason: str,
-        param: str | None = None,
-        event_type: str | None = None,
-        event_id: str | None = None,
-    ) -> DecodeFailure:
-        return DecodeFailure(
-            code=code,
-            reason=reason,
-            param=param,
-            event_type=event_type,
-            event_id=event_id,
-            raw_text=text,
-        )
-
-    try:
-        obj = load_json(text)
-    except (ValueError, RecursionError) as exc:
-        return fail("invalid_json", f"invalid JSON: {exc}")
-    if not isinstance(obj, dict):
-        return fail("invalid_event", f"expected a JSON object, got {json_kind(obj)}")
-    event_id = obj.get("event_id")
-    if not isinstance(event_id, str):
-        event_id = None
-    if "type" not in obj:
-        return fail("missing_required_parameter", "event has no 'type'", "type", None, event_id)
-    event_type = obj["type"]
-    if not isinstance(event_type, str):
-        return fail(
-            "invalid_type",
-            f"event 'type' must be a string, got {json_kind(event_type)}",
-            "type",
-            None,
-            event_id,
-        )
-    cls = registry.get(event_type)
-    if cls is None:
-        return UnknownType(type=event_type, event_id=event_id, raw=obj)
-    try:
-        return cls._decode_wire(obj, strict, "")
-    except WireFormatError as exc:
-        return fail(exc.code, f"{event_type}: {exc}", exc.path or None, event_type, event_id)
-
-
-def registry_of(*classes: type[W]) -> dict[str, type[W]]:
-    """Map each event class's ``type`` string to the class."""
-    table: dict[str, type[W]] = {}
-    for cls in classes:
-        tag = cls._wire_tag
-        if tag is None or tag in table:
-            raise TypeError(f"bad or duplicate event type on {cls.__name__}")
-        table[tag] = cls
-    return table

@@ -9,9 +9,10 @@ items, and any type a newer server invents) reads as :class:`OtherItem`, which k
 object untouched and writes it back unchanged.  When reading strictly (server role) only the
 MCP item types the official union declares are accepted as :class:`OtherItem`.
 
-Content parts are told apart by their ``type``.  Which parts a message may hold depends on its
-role (user: text, audio, image; system: text; assistant: output text, output audio), and the
-constructor enforces it.  When reading leniently, assistant parts typed ``"text"``/``"audio"``
+Content parts (the ``...Content`` classes, so named to stay apart from the history classes of
+:mod:`rtagents.items`) are told apart by their ``type``.  Which parts a message may hold depends
+on its role (user: text, audio, image; system: text; assistant: output text, output audio), and
+the constructor enforces it.  When reading leniently, assistant parts typed ``"text"``/``"audio"``
 are accepted as output text/audio, as some servers send them.
 
 Audio is ``bytes`` here and base64 only on the wire.  Servers leave audio out of most item
@@ -25,11 +26,11 @@ from typing import Any, ClassVar, Literal, Self, TypeAlias
 
 import attrs
 
-from ._codec import (
+from ._codec import WireValue
+from ._json import (
     AudioData,
     JSONObject,
     WireFormatError,
-    WireValue,
     audio_repr,
     b64encode_audio,
     expect_object,
@@ -58,7 +59,7 @@ def _url_repr(url: str | None) -> str:
 
 
 @attrs.frozen(kw_only=True)
-class InputText(WireValue):
+class InputTextContent(WireValue):
     """Text from the user or the system."""
 
     _wire_tag = "input_text"
@@ -67,7 +68,7 @@ class InputText(WireValue):
 
 
 @attrs.frozen(kw_only=True)
-class InputAudio(WireValue):
+class InputAudioContent(WireValue):
     """User audio in the session's input format, with its transcript once known."""
 
     _wire_tag = "input_audio"
@@ -77,7 +78,7 @@ class InputAudio(WireValue):
 
 
 @attrs.frozen(kw_only=True)
-class InputImage(WireValue):
+class InputImageContent(WireValue):
     """An image given to the model, as a ``data:`` URL (see :func:`image_data_url`)."""
 
     _wire_tag = "input_image"
@@ -88,12 +89,12 @@ class InputImage(WireValue):
     @classmethod
     def from_bytes(
         cls, data: AudioData, *, mime_type: str = "image/png", detail: ImageDetail | None = None
-    ) -> InputImage:
+    ) -> InputImageContent:
         return cls(image_url=image_data_url(data, mime_type), detail=detail)
 
 
 @attrs.frozen(kw_only=True)
-class OutputText(WireValue):
+class OutputTextContent(WireValue):
     """Text the assistant produced."""
 
     _wire_tag = "output_text"
@@ -103,7 +104,7 @@ class OutputText(WireValue):
 
 
 @attrs.frozen(kw_only=True)
-class OutputAudio(WireValue):
+class OutputAudioContent(WireValue):
     """Audio the assistant produced, and its transcript."""
 
     _wire_tag = "output_audio"
@@ -113,12 +114,18 @@ class OutputAudio(WireValue):
     transcript: str | None = None
 
 
-ContentPart: TypeAlias = InputText | InputAudio | InputImage | OutputText | OutputAudio
+ContentPart: TypeAlias = (
+    InputTextContent
+    | InputAudioContent
+    | InputImageContent
+    | OutputTextContent
+    | OutputAudioContent
+)
 
 _PARTS_BY_ROLE: dict[str, tuple[type[WireValue], ...]] = {
-    "user": (InputText, InputAudio, InputImage),
-    "system": (InputText,),
-    "assistant": (OutputText, OutputAudio),
+    "user": (InputTextContent, InputAudioContent, InputImageContent),
+    "system": (InputTextContent,),
+    "assistant": (OutputTextContent, OutputAudioContent),
 }
 
 
@@ -148,29 +155,33 @@ class MessageItem(WireValue):
 
     @classmethod
     def user_text(cls, text: str, *, id: str | None = None) -> MessageItem:
-        return cls(id=id, role="user", content=(InputText(text=text),))
+        return cls(id=id, role="user", content=(InputTextContent(text=text),))
 
     @classmethod
     def user_audio(
         cls, audio: AudioData, *, transcript: str | None = None, id: str | None = None
     ) -> MessageItem:
         """User audio, raw bytes in the session's input format."""
-        return cls(id=id, role="user", content=(InputAudio(audio=audio, transcript=transcript),))
+        return cls(
+            id=id, role="user", content=(InputAudioContent(audio=audio, transcript=transcript),)
+        )
 
     @classmethod
     def user_image(
         cls, image_url: str, *, detail: ImageDetail | None = None, id: str | None = None
     ) -> MessageItem:
         """A user image given by URL; use :func:`image_data_url` for raw PNG/JPEG bytes."""
-        return cls(id=id, role="user", content=(InputImage(image_url=image_url, detail=detail),))
+        return cls(
+            id=id, role="user", content=(InputImageContent(image_url=image_url, detail=detail),)
+        )
 
     @classmethod
     def assistant_text(cls, text: str, *, id: str | None = None) -> MessageItem:
-        return cls(id=id, role="assistant", content=(OutputText(text=text),))
+        return cls(id=id, role="assistant", content=(OutputTextContent(text=text),))
 
     @classmethod
     def system_text(cls, text: str, *, id: str | None = None) -> MessageItem:
-        return cls(id=id, role="system", content=(InputText(text=text),))
+        return cls(id=id, role="system", content=(InputTextContent(text=text),))
 
 
 @attrs.frozen(kw_only=True)

@@ -1,5 +1,5 @@
 """Responses: what we ask for (:class:`ResponseParams`) and what the server reports
-(:class:`Response`, with :class:`Usage`).
+(:class:`Response`, with :class:`ResponseUsage`).
 
 Theory of operation
 -------------------
@@ -11,8 +11,8 @@ to give it its own context.  :class:`ResponseParams` is that object.
 ``response.created`` and ``response.done`` carry a :class:`Response`: its id, status
 (``completed``, ``cancelled``, ``failed``, ``incomplete``, ``in_progress``), why it ended
 (:class:`ResponseStatusDetails`; ``reason="turn_detected"`` means a barge-in cancelled it), the
-output items, and on ``response.done`` the token :class:`Usage`.  Status strings are kept as
-``str`` rather than literals so that a value newer than our types still reads.
+output items, and on ``response.done`` the token :class:`ResponseUsage`.  Status strings are kept
+as ``str`` rather than literals so that a value newer than our types still reads.
 
 :class:`ResponsePart` is the ``part`` of ``response.content_part.added``/``done``.
 """
@@ -24,8 +24,9 @@ from typing import TypeAlias
 import attrs
 
 from ._audio_formats import AudioFormat
-from ._codec import AudioData, WireValue, audio_repr
+from ._codec import WireValue
 from ._items import ConversationItem
+from ._json import AudioData, audio_repr
 from ._session_config import (
     MaxOutputTokens,
     Modality,
@@ -122,7 +123,7 @@ class OutputTokenDetails(WireValue):
 
 
 @attrs.frozen(kw_only=True)
-class Usage(WireValue):
+class ResponseUsage(WireValue):
     """Token usage of one response (on ``response.done``)."""
 
     total_tokens: int | None = None
@@ -147,7 +148,7 @@ class Response(WireValue):
     conversation_id: str | None = None
     audio: ResponseAudio | None = None
     metadata: Metadata | None = attrs.field(default=None, hash=False)
-    usage: Usage | None = None
+    usage: ResponseUsage | None = None
 
 
 @attrs.frozen(kw_only=True)

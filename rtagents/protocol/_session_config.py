@@ -26,7 +26,8 @@ import attrs
 from attrs import validators as v
 
 from ._audio_formats import AudioFormat
-from ._codec import UNSET, JSONObject, JSONValue, Unset, WireValue
+from ._codec import WireValue
+from ._json import UNSET, JSONObject, JSONValue, Unset
 
 _non_negative = v.optional(v.ge(0))
 _unit_interval = v.optional([v.ge(0.0), v.le(1.0)])

@@ -18,7 +18,7 @@ import numpy as np
 import trio
 
 from rtagents import native
-from rtagents.actors.playback import DevicePacer
+from rtagents.audio import DevicePacer
 from rtagents.local import synthetic_voice
 
 

@@ -1,6 +1,6 @@
 """The local Realtime server behind an in-memory transport, for tests on a mock clock.
 
-:func:`local_model` gives a ``link_factory`` for :class:`rtagents.session.RealtimeRunConfig`:
+:func:`local_model` gives a ``link_factory`` for :class:`rtagents.RealtimeRunConfig`:
 each link it makes runs the real :class:`~rtagents.models.OpenAIRealtimeLink` and the real local
 server (WebSocket handshake and frames included) over ``trio.testing.memory_stream_pair``
 instead of a socket.  Nothing touches the network, so ``trio.testing.MockClock`` with

@@ -1,7 +1,8 @@
 """A scripted model link: a fake of :class:`rtagents.models.OpenAIRealtimeLink` for tests.
 
-It has the link's interface (``run``, ``send``, ``send_nowait``, ``receive``/``async for``,
-``aclose``, ``statistics``), so a session runs on it unchanged
+It has the link's interface (:class:`rtagents.models.ModelLink`: ``set_handler``, ``run``,
+``send``, ``send_nowait``, ``send_audio_nowait``, ``receive``/``async for``, ``aclose``,
+``statistics``), so a session runs on it unchanged
 (``RealtimeRunConfig(link_factory=model.link_factory)``).  Tests script it two ways:
 
 * **steps**: each client event the session sends must match the next :class:`Step`'s
@@ -70,6 +71,7 @@ class ScriptedModel:
         self._state = "new"
         self._received = 0
         self._ended = False
+        self._handler: Callable[[Any], None] | None = None
 
     def link_factory(self, config: OpenAIRealtimeConfig) -> ScriptedModel:
         self.config = config
@@ -77,10 +79,21 @@ class ScriptedModel:
 
     # -- the link's interface ----------------------------------------------------------------
 
+    def set_handler(self, handler: Callable[[Any], None]) -> None:
+        """Deliver events to ``handler`` from ``run``'s task (as the real link's reader does)."""
+        self._handler = handler
+
     async def run(self, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
         self._state = "open"
         self.emit(LinkConnected(url="scripted://model"), *self._connect_events)
         task_status.started(self)
+        if self._handler is None:
+            return  # the consumer reads with receive() / async for
+        async for event in self:
+            self._handler(event)
+
+    def send_audio_nowait(self, event: p.WireEvent | str) -> None:
+        self.send_nowait(event)
 
     async def send(self, event: p.WireEvent | str) -> None:
         await trio.lowlevel.checkpoint()

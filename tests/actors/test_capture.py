@@ -18,12 +18,11 @@ import trio
 import trio.testing
 
 from rtagents import native
-from rtagents.actors import (
+from rtagents.actors import CaptureActor, PlaybackActor
+from rtagents.audio import (
     AudioFrame,
     AudioQueue,
-    CaptureActor,
     IteratorSource,
-    PlaybackActor,
     SoundDeviceSource,
     WavSink,
     WavSource,
@@ -153,9 +152,37 @@ async def test_close_outputs_false_leaves_them_open() -> None:
     assert not out.closed
 
 
-def test_capture_frame_must_be_whole_samples() -> None:
-    with pytest.raises(ValueError, match="whole number"):
+def test_capture_frame_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
         CaptureActor(IteratorSource([], 8000), out_rate=8000, frame_ms=0, outputs=[])
+
+
+async def test_rates_without_whole_samples_per_frame_frame_exactly() -> None:
+    """11,025 Hz has 220.5 samples in 20 ms: frames alternate 220 and 221 samples, nothing
+    drifts, every sample arrives once, in order, at the source's rate (no conversion here)."""
+    pcm = bytes(range(256)) * (2 * 11025 // 256) + bytes(2 * 11025 % 256)  # 1 s, any content
+    out: AudioQueue[AudioFrame] = AudioQueue(100)
+    chunks = [pcm[i : i + 1000] for i in range(0, len(pcm), 1000)]
+    await CaptureActor(IteratorSource(chunks, 11025), outputs=[out]).run()
+    frames = [out.receive_nowait() for _ in range(len(out))]
+    sizes = [len(f.pcm) // 2 for f in frames]
+    assert set(sizes[:-1]) == {220, 221}
+    assert all(f.rate == 11025 for f in frames)
+    assert b"".join(f.pcm for f in frames)[: len(pcm)] == pcm
+    # boundaries are exact: frame n ends at floor(11025 * 20 * (n + 1) / 1000)
+    ends = [sum(sizes[: n + 1]) for n in range(len(sizes))]
+    assert ends == [11025 * 20 * (n + 1) // 1000 for n in range(len(sizes))]
+
+
+async def test_outputs_can_be_any_stage_with_send_nowait() -> None:
+    seen: list[int] = []
+
+    class Stage:
+        def send_nowait(self, frame: AudioFrame) -> None:
+            seen.append(frame.seq)
+
+    await CaptureActor(IteratorSource([voice(0.1)], 24000), outputs=[Stage()]).run()
+    assert seen == [1, 2, 3, 4, 5]
 
 
 async def test_wav_round_trip_through_capture_and_playback(
@@ -166,7 +193,7 @@ async def test_wav_round_trip_through_capture_and_playback(
     user = voice(1.013, 48000)
     source = WavSource(write_wav(tmp_path / "in.wav", user, 48000))
     sink = WavSink(tmp_path / "out.wav", 48000)
-    player = PlaybackActor(sink, in_rate=24000)
+    player = PlaybackActor(sink)
     frames: AudioQueue[AudioFrame] = AudioQueue(8)
     async with trio.open_nursery() as nursery:
         await nursery.start(player.run)
@@ -177,7 +204,7 @@ async def test_wav_round_trip_through_capture_and_playback(
             player.end_item("user")
 
         nursery.start_soon(forward)
-        await nursery.start(CaptureActor(source, outputs=[frames]).run)
+        await nursery.start(CaptureActor(source, out_rate=24000, outputs=[frames]).run)
         await trio.sleep(2)
         nursery.cancel_scope.cancel()
     await sink.aclose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,13 +18,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rtagents import native
-from rtagents.actors import NullSink, PlaybackActor, PlaybackPosition, SoundDeviceSink, WavSink
+from rtagents.actors import PlaybackActor, PlaybackPosition
+from rtagents.audio import NullSink, SoundDeviceSink, WavSink
 from rtagents.testing import FakeAudioSink, voice
 
 Progress = list[tuple[float, PlaybackPosition | None]]  # (trio time, reported position)
 
 
-def actor(sink: FakeAudioSink, progress: Progress, **kw: int) -> PlaybackActor:
+def actor(sink: FakeAudioSink, progress: Progress, **kw: Any) -> PlaybackActor:
     return PlaybackActor(
         sink, on_progress=lambda pos: progress.append((trio.current_time(), pos)), **kw
     )

@@ -12,7 +12,7 @@ import trio.testing
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rtagents.actors import AudioFrame, AudioQueue
+from rtagents.audio import AudioFrame, AudioQueue
 
 Op = tuple[str, int]
 ops = st.lists(

@@ -22,13 +22,13 @@ def boom(x: int) -> int:
     raise RuntimeError(f"bad {x}")
 
 
-async def run_calls(calls: list[ToolCall], queue_size: int = 16) -> list[tuple[float, ToolResult]]:
+async def run_calls(calls: list[ToolCall], max_calls: int = 16) -> list[tuple[float, ToolResult]]:
     done: list[tuple[float, ToolResult]] = []
 
     async def on_done(result: ToolResult) -> None:
         done.append((trio.current_time(), result))
 
-    executor = ToolExecutor(on_done, queue_size=queue_size)
+    executor = ToolExecutor(on_done, max_calls=max_calls)
     async with trio.open_nursery() as nursery:
         await nursery.start(executor.run)
         for call in calls:
@@ -60,11 +60,37 @@ async def test_outcomes(autojump_clock: trio.testing.MockClock) -> None:
     assert by_id["c5"][1].status == "not_found"
 
 
-async def test_a_full_queue_answers_at_once(autojump_clock: trio.testing.MockClock) -> None:
+async def test_calls_over_the_cap_are_answered_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     calls = [ToolCall(f"c{i}", "slow", '{"seconds": 1}', slow) for i in range(5)]
-    done = await run_calls(calls, queue_size=2)
-    statuses = sorted(r.status for _, r in done)
-    # The executor's loop already waits for a call (it takes one at once), 2 more fit the
-    # queue; the other 2 are answered immediately rather than left waiting.
-    assert statuses.count("rejected") == 2
-    assert statuses.count("completed") == 3
+    done = await run_calls(calls, max_calls=3)
+    # 3 calls in flight at most; the other 2 are answered immediately rather than left waiting.
+    assert sorted((t, r.call.call_id, r.status) for t, r in done) == [
+        (0.0, "c3", "rejected"),
+        (0.0, "c4", "rejected"),
+        (1.0, "c0", "completed"),
+        (1.0, "c1", "completed"),
+        (1.0, "c2", "completed"),
+    ]
+
+
+async def test_a_slot_frees_once_a_call_is_answered(autojump_clock: trio.testing.MockClock) -> None:
+    done: list[tuple[float, str, str]] = []
+
+    async def on_done(result: ToolResult) -> None:
+        done.append((trio.current_time(), result.call.call_id, result.status))
+
+    executor = ToolExecutor(on_done, max_calls=1)
+    executor.submit_nowait(ToolCall("c0", "slow", '{"seconds": 1}', slow))  # before run: kept
+    async with trio.open_nursery() as nursery:
+        await nursery.start(executor.run)
+        executor.submit_nowait(ToolCall("c1", "slow", '{"seconds": 1}', slow))
+        await trio.sleep(2)
+        assert executor.statistics().in_flight == 0
+        executor.submit_nowait(ToolCall("c2", "slow", '{"seconds": 1}', slow))
+        await trio.sleep(2)
+        nursery.cancel_scope.cancel()
+    assert done == [(0.0, "c1", "rejected"), (1.0, "c0", "completed"), (3.0, "c2", "completed")]
+    stats = executor.statistics()
+    assert (stats.submitted, stats.rejected, stats.completed, stats.in_flight) == (3, 1, 2, 0)

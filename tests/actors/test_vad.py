@@ -9,16 +9,9 @@ import trio.testing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtagents.actors import (
-    AudioFrame,
-    AudioQueue,
-    Detector,
-    EnergyDetector,
-    VadActor,
-    VadSpeechStarted,
-    VadSpeechStopped,
-)
-from rtagents.actors.vad import Decision
+from rtagents._core.vad import Decision, Detector, EnergyDetector
+from rtagents.actors import VadActor, VadSpeechStarted, VadSpeechStopped
+from rtagents.audio import AudioFrame, AudioQueue
 from rtagents.testing import silence, voice
 
 VadEvent = VadSpeechStarted | VadSpeechStopped

@@ -221,13 +221,16 @@ async def test_messages_from_instructions_transcripts_and_params_override() -> N
         p.MessageItem.user_audio(b"\0\0" * 10, transcript="hello there"),
         p.MessageItem(
             role="assistant",
-            content=(p.OutputAudio(audio=b"\0\0", transcript="Hi! How can I help?"),),
+            content=(p.OutputAudioContent(audio=b"\0\0", transcript="Hi! How can I help?"),),
         ),
         p.MessageItem.user_audio(b"\0\0" * 10, transcript=None),  # not transcribed: left out
         p.MessageItem.user_audio(b"\0\0" * 10, transcript=""),  # nothing heard: left out
         p.MessageItem(
             role="user",
-            content=(p.InputText(text="look at"), p.InputAudio(transcript="this please")),
+            content=(
+                p.InputTextContent(text="look at"),
+                p.InputAudioContent(transcript="this please"),
+            ),
         ),
         p.MessageItem.assistant_text("Sure."),
         p.OtherItem(wire={"type": "mcp_list_tools", "id": "x"}),

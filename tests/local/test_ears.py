@@ -11,14 +11,15 @@ import pytest
 import trio
 import trio.testing
 
+from rtagents import RealtimeRunConfig, RealtimeSession, open_session
 from rtagents import items as it
 from rtagents import protocol as p
 from rtagents.agent import RealtimeAgent
 from rtagents.events import RealtimeSessionEvent
 from rtagents.local import ResponderError, ResponseContext, ResponsePart, ScriptedResponder
-from rtagents.local._core import Outcome, ServerSession, UserAudio
+from rtagents.local._core import Outcome, ServerSession
+from rtagents.local._input import UserAudio
 from rtagents.local._transcriber import Ears
-from rtagents.session import RealtimeRunConfig, RealtimeSession, open_session
 from rtagents.testing import FakeAudioSink, FakeAudioSource, local_model, silence, voice
 from tests.protocol import oracle
 
@@ -487,7 +488,7 @@ async def test_the_response_waits_for_a_slow_transcript(
     assert_valid(run)
     (context,) = responder.contexts
     (user,) = [i for i in context.conversation if isinstance(i, p.MessageItem) and i.role == "user"]
-    assert user.content == (p.InputAudio(transcript=QUESTION),)
+    assert user.content == (p.InputAudioContent(transcript=QUESTION),)
     assert user_transcripts(run) == [QUESTION]
     (done,) = run.raw(p.ResponseDone)
     assert done.response.status == "completed"
@@ -514,7 +515,7 @@ async def test_the_history_gets_the_final_transcript_not_a_revised_partial(
     assert all(raw.index(e) < raw.index(completed) for e in run.raw(p.InputAudioTranscriptionDelta))
     assert user_transcripts(run) == [QUESTION]
     server_user = [s.item for s in run.server.items if getattr(s.item, "role", None) == "user"]
-    assert server_user[0].content == (p.InputAudio(transcript=QUESTION),)  # type: ignore[union-attr]
+    assert server_user[0].content == (p.InputAudioContent(transcript=QUESTION),)  # type: ignore[union-attr]
 
 
 async def test_live_deltas_add_up_to_the_transcript(autojump_clock: trio.testing.MockClock) -> None:
@@ -546,7 +547,7 @@ async def test_a_failing_transcriber_fails_the_turn_and_the_session_goes_on(
     assert failed.item_id != completed.item_id
     first, second = responder.contexts
     assert [i.content for i in first.conversation if isinstance(i, p.MessageItem)] == [
-        (p.InputAudio(transcript=None),)
+        (p.InputAudioContent(transcript=None),)
     ]
     assert [
         i.content[0].transcript  # type: ignore[union-attr]

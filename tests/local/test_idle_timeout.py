@@ -6,7 +6,8 @@ import numpy as np
 
 from rtagents import protocol as p
 from rtagents.local import ServerSession, synthetic_voice
-from rtagents.local._core import Outcome, StartResponse
+from rtagents.local._common import StartResponse
+from rtagents.local._core import Outcome
 from tests.protocol import oracle
 
 FRAME = bytes(960)  # 20 ms of silence, PCM16 24 kHz

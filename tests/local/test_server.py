@@ -163,7 +163,7 @@ async def test_cancel_mid_response_stops_the_audio() -> None:
     async with connected() as (_, link):
         await link.send(
             p.ConversationItemCreate(
-                item=p.MessageItem(role="user", content=(p.InputText(text="tell a story"),))
+                item=p.MessageItem(role="user", content=(p.InputTextContent(text="tell a story"),))
             )
         )
         await link.send(p.ResponseCreate())
@@ -190,7 +190,9 @@ async def test_barge_in_cancels_and_truncate_is_checked_against_the_audio() -> N
     async with connected() as (server, link):
         await link.send(
             p.ConversationItemCreate(
-                item=p.MessageItem(role="user", content=(p.InputText(text="a story please"),))
+                item=p.MessageItem(
+                    role="user", content=(p.InputTextContent(text="a story please"),)
+                )
             )
         )
         await link.send(p.ResponseCreate())
@@ -220,7 +222,7 @@ async def test_barge_in_cancels_and_truncate_is_checked_against_the_audio() -> N
         assert truncated.audio_end_ms == 100  # type: ignore[attr-defined]
         assert stored.audio_ms == 100  # the server's conversation reflects it
         part = stored.item.content[0]  # type: ignore[union-attr]
-        assert isinstance(part, p.OutputAudio)
+        assert isinstance(part, p.OutputAudioContent)
         assert part.transcript is not None
         assert len(part.transcript) < len("Once upon a time " * 12)
 
@@ -230,7 +232,9 @@ async def test_tool_call_round_trip() -> None:
         await link.send(p.SessionUpdate(session=p.SessionConfig(tools=(WEATHER,))))
         await link.send(
             p.ConversationItemCreate(
-                item=p.MessageItem(role="user", content=(p.InputText(text="weather in Oslo?"),))
+                item=p.MessageItem(
+                    role="user", content=(p.InputTextContent(text="weather in Oslo?"),)
+                )
             )
         )
         await link.send(p.ResponseCreate())
@@ -254,7 +258,7 @@ async def test_text_only_response() -> None:
     async with connected() as (_, link):
         await link.send(
             p.ConversationItemCreate(
-                item=p.MessageItem(role="user", content=(p.InputText(text="hi"),))
+                item=p.MessageItem(role="user", content=(p.InputTextContent(text="hi"),))
             )
         )
         await link.send(p.ResponseCreate(response=p.ResponseParams(output_modalities=("text",))))
@@ -320,7 +324,7 @@ async def test_bad_input_gets_errors_with_event_ids_and_the_connection_survives(
             assert error.error.event_id == event_id, frame
         await link.send(
             p.ConversationItemCreate(
-                item=p.MessageItem(role="user", content=(p.InputText(text="hi"),))
+                item=p.MessageItem(role="user", content=(p.InputTextContent(text="hi"),))
             )
         )
         await link.send(p.ResponseCreate())

@@ -48,7 +48,10 @@ def context(
 def heard(transcript: str | None) -> p.MessageItem:
     """A user turn as the server holds it after recognition."""
     return p.MessageItem(
-        id="item_u", role="user", status="completed", content=(p.InputAudio(transcript=transcript),)
+        id="item_u",
+        role="user",
+        status="completed",
+        content=(p.InputAudioContent(transcript=transcript),),
     )
 
 

@@ -15,7 +15,10 @@ from hypothesis import strategies as st
 
 from rtagents import native
 from rtagents import protocol as p
-from rtagents.local._core import DEFAULT_SESSION, Outcome, ServerSession, StartResponse, UserAudio
+from rtagents.local._common import StartResponse
+from rtagents.local._config import DEFAULT_SESSION
+from rtagents.local._core import Outcome, ServerSession
+from rtagents.local._input import UserAudio
 from rtagents.testing import silence, voice
 from tests.protocol import oracle
 
@@ -386,7 +389,7 @@ def transcript_of(session: ServerSession, item_id: str) -> str | None:
     (item,) = [i for i in session.conversation() if i.id == item_id]
     assert isinstance(item, p.MessageItem)
     (part,) = item.content
-    assert isinstance(part, p.InputAudio)
+    assert isinstance(part, p.InputAudioContent)
     return part.transcript
 
 

@@ -19,13 +19,12 @@ import pytest
 import trio
 import trio.testing
 
+from rtagents import RealtimeRunConfig, native, open_session
 from rtagents import items as it
-from rtagents import native
 from rtagents import protocol as p
 from rtagents.apps.demo import DEMO_GRAMMAR, SAMPLE_QUESTION, TRANSCRIPTION, add_arguments, run_demo
 from rtagents.apps.demo_agent import demo_agent, forecast
 from rtagents.events import RealtimeSessionEvent
-from rtagents.session import RealtimeRunConfig, open_session
 from rtagents.testing import FakeAudioSink, FakeAudioSource, local_model, silence
 
 speech = pytest.importorskip("rtagents.local.speech")

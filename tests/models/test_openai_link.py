@@ -312,10 +312,33 @@ async def test_pings_keep_a_healthy_link_open(autojump_clock: trio.testing.MockC
 
 
 def test_send_queue_is_bounded() -> None:
+    """send_nowait (synchronous paths) may use a reserve as large as the queue, never more."""
     link = OpenAIRealtimeLink(OpenAIRealtimeConfig(url="ws://local/", send_queue_size=2))
-    link.send_nowait("{}")
-    link.send_nowait("{}")
+    for _ in range(4):
+        link.send_nowait("{}")
     with pytest.raises(trio.WouldBlock):
         link.send_nowait("{}")
+    assert link.statistics().send_queue_used == 4
+    assert link.statistics().send_queue_peak == 4
+
+
+async def test_send_waits_while_the_queue_is_full(autojump_clock: trio.testing.MockClock) -> None:
+    link = OpenAIRealtimeLink(OpenAIRealtimeConfig(url="ws://local/", send_queue_size=2))
+    await link.send("{}")
+    await link.send("{}")
+    with trio.move_on_after(1) as waited:
+        await link.send("{}")
+    assert waited.cancelled_caught
     assert link.statistics().send_queue_used == 2
-    assert link.statistics().send_queue_peak == 2
+
+
+def test_audio_lane_drops_its_oldest_and_keeps_order_with_control() -> None:
+    link = OpenAIRealtimeLink(OpenAIRealtimeConfig(url="ws://local/", audio_queue_size=2))
+    link.send_audio_nowait('"a1"')
+    link.send_nowait('"commit"')
+    link.send_audio_nowait('"a2"')
+    link.send_audio_nowait('"a3"')  # full: a1 goes
+    stats = link.statistics()
+    assert (stats.audio_queue_used, stats.audio_dropped, stats.send_queue_used) == (2, 1, 1)
+    outbox = link._outbox
+    assert [outbox.get_nowait() for _ in range(3)] == ['"commit"', '"a2"', '"a3"']

@@ -165,9 +165,9 @@ CLIENT_SAMPLES: list[tuple[str, p.ClientEvent]] = [
                 role="user",
                 status="completed",
                 content=(
-                    p.InputText(text="What is in this picture?"),
-                    p.InputImage.from_bytes(PNG_BYTES, mime_type="image/png", detail="low"),
-                    p.InputAudio(audio=PCM_20MS),
+                    p.InputTextContent(text="What is in this picture?"),
+                    p.InputImageContent.from_bytes(PNG_BYTES, mime_type="image/png", detail="low"),
+                    p.InputAudioContent(audio=PCM_20MS),
                 ),
             )
         ),
@@ -176,7 +176,9 @@ CLIENT_SAMPLES: list[tuple[str, p.ClientEvent]] = [
     (
         "item-assistant-audio-transcript",
         p.ConversationItemCreate(
-            item=p.MessageItem(role="assistant", content=(p.OutputAudio(transcript="Hello there"),))
+            item=p.MessageItem(
+                role="assistant", content=(p.OutputAudioContent(transcript="Hello there"),)
+            )
         ),
     ),
     ("item-system-text", p.ConversationItemCreate(item=p.MessageItem.system_text("Be kind."))),
@@ -246,10 +248,10 @@ ASSISTANT_DONE = p.MessageItem(
     id="item_1",
     role="assistant",
     status="completed",
-    content=(p.OutputAudio(transcript="Hello! How can I help?"),),
+    content=(p.OutputAudioContent(transcript="Hello! How can I help?"),),
 )
 USER_AUDIO_ITEM = p.MessageItem(
-    id="item_0", role="user", status="completed", content=(p.InputAudio(transcript=None),)
+    id="item_0", role="user", status="completed", content=(p.InputAudioContent(transcript=None),)
 )
 FUNCTION_CALL = p.FunctionCallItem(
     id="item_2",
@@ -258,7 +260,7 @@ FUNCTION_CALL = p.FunctionCallItem(
     arguments='{"city":"Oslo"}',
     status="completed",
 )
-USAGE = p.Usage(
+USAGE = p.ResponseUsage(
     total_tokens=420,
     input_tokens=300,
     output_tokens=120,
@@ -342,7 +344,7 @@ SERVER_SAMPLES: list[tuple[str, p.ServerEvent]] = [
             item=p.MessageItem(
                 id="item_0",
                 role="user",
-                content=(p.InputAudio(audio=ULAW_20MS, transcript="hello"),),
+                content=(p.InputAudioContent(audio=ULAW_20MS, transcript="hello"),),
             ),
         ),
     ),

@@ -181,21 +181,23 @@ def test_generated_session_updates_validate_and_round_trip(
 
 _parts_by_role = {
     "user": st.one_of(
-        st.builds(p.InputText, text=st.text(max_size=20)),
+        st.builds(p.InputTextContent, text=st.text(max_size=20)),
         st.builds(
-            p.InputAudio, audio=st.binary(max_size=64), transcript=_opt() | st.text(max_size=8)
+            p.InputAudioContent,
+            audio=st.binary(max_size=64),
+            transcript=_opt() | st.text(max_size=8),
         ),
         st.builds(
-            p.InputImage,
+            p.InputImageContent,
             image_url=st.just("data:image/png;base64,iVBORw0KGgo="),
             detail=_opt() | st.sampled_from(["auto", "low", "high"]),
         ),
     ),
-    "system": st.builds(p.InputText, text=st.text(max_size=20)),
+    "system": st.builds(p.InputTextContent, text=st.text(max_size=20)),
     "assistant": st.one_of(
-        st.builds(p.OutputText, text=st.text(max_size=20)),
+        st.builds(p.OutputTextContent, text=st.text(max_size=20)),
         st.builds(
-            p.OutputAudio,
+            p.OutputAudioContent,
             audio=_opt() | st.binary(max_size=64),
             transcript=_opt() | st.text(max_size=8),
         ),

@@ -133,7 +133,7 @@ def test_response_done_with_usage() -> None:
             id="item_C1c",
             role="assistant",
             status="completed",
-            content=(p.OutputAudio(transcript="Hi! How can I help?"),),
+            content=(p.OutputAudioContent(transcript="Hi! How can I help?"),),
         ),
     )
     assert response.audio == p.ResponseAudio(
@@ -180,7 +180,7 @@ def test_user_item_without_audio() -> None:
     assert isinstance(event, p.ConversationItemAdded)
     assert event.previous_item_id is None
     assert event.item == p.MessageItem(
-        id="item_C5b", role="user", status="completed", content=(p.InputAudio(),)
+        id="item_C5b", role="user", status="completed", content=(p.InputAudioContent(),)
     )
 
 
@@ -235,7 +235,8 @@ def test_lenient_aliases_for_assistant_parts() -> None:
     event = p.decode_server_event(json.dumps(wire))
     assert isinstance(event, p.ResponseOutputItemDone)
     assert event.item == p.MessageItem(
-        role="assistant", content=(p.OutputAudio(transcript="hi"), p.OutputText(text="yo"))
+        role="assistant",
+        content=(p.OutputAudioContent(transcript="hi"), p.OutputTextContent(text="yo")),
     )
 
 

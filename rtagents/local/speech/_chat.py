@@ -398,9 +398,9 @@ def build_messages(context: ResponseContext) -> list[JSONDict]:
         elif isinstance(item, p.MessageItem):
             pieces = []
             for part in item.content:
-                if isinstance(part, p.InputText | p.OutputText):
+                if isinstance(part, p.InputTextContent | p.OutputTextContent):
                     text = part.text
-                elif isinstance(part, p.InputAudio | p.OutputAudio):
+                elif isinstance(part, p.InputAudioContent | p.OutputAudioContent):
                     text = part.transcript
                 else:
                     continue  # images are not sent

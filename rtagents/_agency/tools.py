@@ -1,0 +1,197 @@
+"""Tool calls: dispatch to the executor, the approval gate, and outcomes turned into answers.
+
+Theory of operation
+-------------------
+:meth:`ToolRunner.submit` hands a function call of the current agent to the
+:class:`~rtagents.actors.tools.ToolExecutor` (which caps the calls in flight, runs each under its
+own timeout and answers the overflow ``rejected``: see its module docstring) with a
+:class:`~rtagents.context.ToolContext` naming that agent, so the call is run and reported against
+the agent it was made to even if a handoff happens meanwhile.
+
+Approval: before a tool runs, the executor asks :meth:`ToolRunner.approve`.  A sticky decision
+(``always=True`` earlier for that tool name) answers at once; a tool that needs no approval goes
+on; otherwise ``tool_approval_required`` is emitted and the call waits until :meth:`decide` sets
+its event (as long as it takes — the call holds one executor slot meanwhile).
+
+Every outcome comes back as a :class:`~rtagents.actors.tools.ToolResult` to :meth:`done`, the one
+place a call is answered: an ``error`` event for failures, the output item for the model (its
+text rewritten by the run's ``tool_error_formatter`` where that applies), the history update, a
+response request (not for a missing tool or a cancelled call), ``tool_end`` and the
+``on_tool_end`` hooks, and finally the turn machine is told the call is finished.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import trio
+
+from rtagents._agency.hooks import HookRunner, ToolEnded, ToolStarted
+from rtagents._agency.port import SessionPort, answer_call
+from rtagents._core import turns
+from rtagents._core.history import History
+from rtagents.actors.tools import ToolCall, ToolExecutor, ToolResult
+from rtagents.agent import RealtimeAgent, ResolvedAgent
+from rtagents.config import ToolErrorFormatter, ToolErrorFormatterArgs
+from rtagents.context import RunContextWrapper, ToolContext
+from rtagents.events import (
+    RealtimeError,
+    RealtimeToolApprovalRequired,
+    RealtimeToolEnd,
+    RealtimeToolStart,
+)
+
+log = logging.getLogger("rtagents.session")
+
+DEFAULT_REJECTION = "Tool execution was not approved."
+
+
+@attrs.define
+class _Approval:
+    call: ToolCall
+    decided: trio.Event = attrs.field(factory=trio.Event)
+    approved: bool = False
+    message: str | None = None
+
+
+class ToolRunner:
+    def __init__(
+        self,
+        port: SessionPort,
+        history: History,
+        context: RunContextWrapper[Any],
+        hooks: HookRunner,
+        current_agent: Callable[[], RealtimeAgent],
+        formatter: ToolErrorFormatter | None,
+    ) -> None:
+        self.port = port
+        self.history = history
+        self.context = context
+        self.hooks = hooks
+        self.current_agent = current_agent
+        self.formatter = formatter
+        self.executor = ToolExecutor(self.done, on_start=self.started, approve=self.approve)
+        self._approvals: dict[str, _Approval] = {}
+        self._sticky: dict[str, bool] = {}  # tool name -> always approve (True) / reject (False)
+
+    def submit(self, resolved: ResolvedAgent, call_id: str, name: str, arguments: str) -> None:
+        tool = resolved.tools.get(name)
+        ctx = ToolContext.for_call(self.context, name, call_id, arguments, resolved.agent)
+        self.executor.submit_nowait(ToolCall(call_id, name, arguments, tool, ctx))
+
+    def _agent_of(self, call: ToolCall) -> RealtimeAgent:
+        agent: RealtimeAgent = call.context.agent if call.context else self.current_agent()
+        return agent
+
+    # -- approvals ---------------------------------------------------------------------------
+
+    async def approve(self, call: ToolCall) -> str | None:
+        tool = call.tool
+        assert tool is not None
+        sticky = self._sticky.get(tool.name)
+        if sticky is True:
+            return None
+        if sticky is False:
+            return await self._rejection_text(call, None)
+        if not await tool.requires_approval(self.context, call.arguments, call.call_id):
+            return None
+        approval = self._approvals[call.call_id] = _Approval(call)
+        agent = call.context.agent if call.context else None
+        self.port.push(RealtimeToolApprovalRequired(agent, tool, call.call_id, call.arguments))
+        try:
+            await approval.decided.wait()
+        finally:
+            self._approvals.pop(call.call_id, None)
+        return None if approval.approved else await self._rejection_text(call, approval.message)
+
+    def decide(self, call_id: str, *, approve: bool, always: bool, message: str | None) -> bool:
+        approval = self._approvals.get(call_id)
+        if approval is None or approval.decided.is_set():
+            return False
+        if always and approval.call.tool is not None:
+            self._sticky[approval.call.tool.name] = approve
+        approval.approved = approve
+        approval.message = message
+        approval.decided.set()
+        return True
+
+    def pending_approvals(self) -> tuple[str, ...]:
+        return tuple(self._approvals)
+
+    async def _rejection_text(self, call: ToolCall, message: str | None) -> str:
+        if message is not None:
+            return message
+        return await self._format("approval_rejected", call, DEFAULT_REJECTION, None)
+
+    async def _format(
+        self, kind: str, call: ToolCall, default: str, error: BaseException | None
+    ) -> str:
+        if self.formatter is None:
+            return default
+        try:
+            text = self.formatter(
+                ToolErrorFormatterArgs(kind, call.name, call.call_id, default, error, self.context)
+            )
+            if inspect.isawaitable(text):
+                text = await text
+        except Exception:
+            log.exception("tool_error_formatter failed")
+            return default
+        return default if text is None else str(text)
+
+    # -- outcomes ----------------------------------------------------------------------------
+
+    def started(self, call: ToolCall) -> None:
+        assert call.tool is not None  # only a found tool starts
+        agent = self._agent_of(call)
+        self.port.push(RealtimeToolStart(agent, call.tool, call.call_id, call.arguments))
+        self.hooks.queue(ToolStarted(agent, call.tool))
+
+    async def done(self, result: ToolResult) -> None:
+        call = result.call
+        status = result.status
+        text = result.text
+        try:
+            if status in ("timeout", "bad_arguments", "cancelled") or (
+                status == "error"
+                and call.tool is not None
+                and call.tool.failure_error_function is None
+            ):
+                text = await self._format(status, call, text, result.error)
+            if status == "not_found":
+                self.port.push(
+                    RealtimeError(
+                        {"type": "tool_not_found", "message": text, "call_id": call.call_id}
+                    )
+                )
+            elif status in ("error", "rejected", "timeout", "bad_arguments"):
+                self.port.push(
+                    RealtimeError(
+                        {
+                            "type": f"tool_{status}",
+                            "message": text,
+                            "call_id": call.call_id,
+                            "tool": call.name,
+                        }
+                    )
+                )
+            await answer_call(
+                self.port,
+                self.history,
+                call.call_id,
+                text,
+                respond=status not in ("not_found", "cancelled"),
+            )
+            if call.tool is not None and status != "not_found":
+                agent = self._agent_of(call)
+                output = result.output if status == "completed" else text
+                self.port.push(
+                    RealtimeToolEnd(agent, call.tool, call.call_id, call.arguments, output)
+                )
+                self.hooks.queue(ToolEnded(agent, call.tool, text))
+        finally:
+            self.port.feed(turns.ToolCallFinished(call.call_id))

@@ -1,0 +1,149 @@
+"""Audio sinks: where agent audio goes (a speaker, a WAV file, nowhere), and device pacing.
+
+Theory of operation
+-------------------
+A sink (:class:`AudioSink`) has a ``rate`` and takes PCM16 mono through ``write``, which returns
+when the device has accepted the audio: a paced sink (:class:`DevicePacer`) returns when that
+audio has *played*, which is what lets the playback actor report real playout positions.  Only
+the playback actor's writer task writes to a sink.
+"""
+
+from __future__ import annotations
+
+import threading
+import wave
+from pathlib import Path
+from typing import Any, Protocol
+
+import trio
+
+from rtagents.audio.sources import _sounddevice
+
+
+class AudioSink(Protocol):
+    """Where agent audio goes.  ``write`` returns when the device has accepted the audio (a
+    paced sink paces itself like a device); ``aclose`` releases it."""
+
+    rate: int
+
+    async def write(self, pcm: bytes) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class DevicePacer:
+    """A device-like schedule: each chunk plays from max(schedule, now) for its duration, and
+    ``pace`` returns when it has played.  After an idle gap the schedule restarts at "now"."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self._next: float | None = None
+
+    def schedule(self, pcm: bytes) -> float:
+        """Book ``pcm`` on the schedule; returns when it starts playing."""
+        now = trio.current_time()
+        start = now if self._next is None or self._next < now else self._next
+        self._next = start + len(pcm) / 2 / self.rate
+        return start
+
+    async def wait(self) -> None:
+        """Until everything booked so far has played."""
+        if self._next is not None:
+            await trio.sleep_until(self._next)
+
+    async def pace(self, pcm: bytes) -> None:
+        self.schedule(pcm)
+        await self.wait()
+
+
+class NullSink:
+    """Discards audio, paced like a device when ``realtime``."""
+
+    def __init__(self, rate: int = 24000, realtime: bool = True) -> None:
+        self.rate = rate
+        self._pacer = DevicePacer(rate) if realtime else None
+
+    async def write(self, pcm: bytes) -> None:
+        if self._pacer is not None:
+            await self._pacer.pace(pcm)
+        else:
+            await trio.lowlevel.checkpoint()
+
+    async def aclose(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+
+class WavSink:
+    """A mono 16-bit WAV file, written as played (paced like a device when ``realtime``).
+    The file is complete once closed.  Each write goes to the file's buffered writer on the
+    event loop (a few hundred bytes per frame); a disk that stalls would stall playback."""
+
+    def __init__(self, path: str | Path, rate: int = 24000, *, realtime: bool = True) -> None:
+        self.rate = rate
+        self.path = Path(path)
+        self._wav: wave.Wave_write | None = wave.open(str(self.path), "wb")  # noqa: SIM115
+        self._wav.setnchannels(1)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(rate)
+        self._pacer = DevicePacer(rate) if realtime else None
+
+    def __repr__(self) -> str:
+        return f"<WavSink {str(self.path)!r} {self.rate} Hz>"
+
+    async def write(self, pcm: bytes) -> None:
+        if self._wav is None:
+            raise trio.ClosedResourceError("the WAV sink is closed")
+        if len(pcm) % 2:
+            raise ValueError("PCM16 audio must have an even number of bytes")
+        self._wav.writeframes(pcm)
+        if self._pacer is not None:
+            await self._pacer.pace(pcm)
+        else:
+            await trio.lowlevel.checkpoint()
+
+    async def aclose(self) -> None:
+        if self._wav is not None:
+            self._wav.close()
+            self._wav = None
+        await trio.lowlevel.checkpoint()
+
+
+class SoundDeviceSink:
+    """An output device (sounddevice's ``RawOutputStream``): its callback pulls from a ring of
+    ``buffer_ms``; ``write`` waits while the ring is full.  Needs ``pip install
+    'rtagents[audio]'`` and the PortAudio library (``RuntimeError`` if missing)."""
+
+    def __init__(self, rate: int = 24000, *, buffer_ms: int = 60, device: Any = None) -> None:
+        sd = _sounddevice()
+        self.rate = rate
+        self._ring = bytearray()
+        self._limit = rate * buffer_ms // 1000 * 2
+        self._lock = threading.Lock()
+        self._stream = sd.RawOutputStream(
+            samplerate=rate, channels=1, dtype="int16", device=device, callback=self._callback
+        )
+        self._stream.start()
+
+    def _callback(self, out: Any, frames: int, time: Any, status: Any) -> None:
+        with self._lock:  # PortAudio's thread
+            n = min(len(self._ring), frames * 2)
+            out[:n] = self._ring[:n]
+            out[n:] = b"\x00" * (frames * 2 - n)
+            del self._ring[:n]
+
+    async def write(self, pcm: bytes) -> None:
+        view = memoryview(pcm)
+        while view:
+            with self._lock:
+                room = self._limit - len(self._ring)
+                if room > 0:
+                    self._ring += view[:room]
+                    view = view[room:]
+            if view:
+                await trio.sleep(0.005)  # the device drains the ring at its own pace
+        await trio.lowlevel.checkpoint()
+
+    async def aclose(self) -> None:
+        self._stream.stop()
+        self._stream.close()
+        await trio.lowlevel.checkpoint()

@@ -1,0 +1,369 @@
+"""The caller's side of the local server: the input audio buffer, turn detection, the idle
+timeout and the transcription feed.
+
+Theory of operation
+-------------------
+:class:`AudioInput` keeps the input audio buffer as PCM16 at the input rate (G.711 is decoded
+on append) and counts every sample appended since the session started: all its times
+(``audio_start_ms``, ``audio_end_ms``, the idle timeout) are positions in that audio, never a
+clock, so the same audio always gives the same events whatever its chunking.
+
+* **Turn detection.**  With server VAD (semantic VAD runs as server VAD with the defaults), each
+  append feeds the :class:`~._vad.EnergyVad`.  Speech starting announces
+  ``speech_started`` and, when ``interrupt_response`` allows, asks to stop the running response
+  (barge-in); speech stopping announces ``speech_stopped``, commits the buffer up to the frame
+  on which the VAD decided (later audio belongs to what comes next) and, when
+  ``create_response`` allows and nothing is running, asks to start a response.  Without turn
+  detection the client commits and clears the buffer itself.
+* **Commit.**  The committed audio becomes a completed user message (its transcript still
+  unknown) appended to the :class:`~._conversation.Conversation`, announced by
+  ``input_audio_buffer.committed`` then ``conversation.item.added``/``done``.
+* **Idle timeout.**  With server VAD's ``idle_timeout_ms``, the end of a response arms a timer
+  at the position where the client will have finished playing it; when that much more audio
+  arrives without speech, ``input_audio_buffer.timeout_triggered`` commits the silence and a
+  response starts.
+* **Transcription feed.**  With ``stream_user_audio`` (the server has a transcriber), the
+  speech of the item being spoken is queued as :class:`UserAudio` pieces from the moment speech
+  starts (prefix padding included), ending with ``commit`` (or ``discard`` when cleared);
+  :meth:`AudioInput.take_user_audio` hands them to the session's outcome.  The transcriber's
+  results come back through the ``transcription_*`` methods, which fill the item's transcript
+  and build the transcription events when the client asked for them.
+
+Bad client input raises :class:`~._common.ClientError`.  Sans-IO: no clock, no trio.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from rtagents import protocol as p
+
+from ._common import Action, ClientError, IdSource, StartResponse, StopResponse
+from ._config import DEFAULT_SERVER_VAD, input_format, turn_detection
+from ._conversation import Conversation, StoredItem
+from ._vad import EnergyVad, SpeechStarted
+
+
+@attrs.frozen
+class UserAudio:
+    """A piece of the caller's audio for the transcriber: PCM16 at ``rate``.
+
+    ``kind`` is ``"audio"`` (more of the item's speech), ``"commit"`` (the rest of the item, which
+    is now in the conversation) or ``"discard"`` (the speech was cleared, never committed).
+    """
+
+    item_id: str
+    pcm: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+    rate: int
+    kind: Literal["audio", "commit", "discard"] = "audio"
+
+
+@attrs.define
+class AudioInput:
+    """The input side of one session; see the module docstring."""
+
+    ids: IdSource
+    conversation: Conversation
+    format: p.AudioFormat
+    detection: p.ServerVad | p.SemanticVad | None
+    #: Whether the speech is queued as :class:`UserAudio` for a transcriber.
+    stream_user_audio: bool = False
+    _buffer: bytearray = attrs.field(init=False, factory=bytearray)  # PCM16 at the input rate
+    _buffer_start: int = attrs.field(init=False, default=0)  # its first sample's position
+    _total_samples: int = attrs.field(init=False, default=0)  # input samples since the start
+    _vad: EnergyVad | None = attrs.field(init=False, default=None)
+    _speech_item: str | None = attrs.field(init=False, default=None)
+    # Server VAD's idle timeout: the input audio position at which the last response's audio
+    # will have finished playing (None: not armed).
+    _idle_since_ms: int | None = attrs.field(init=False, default=None)
+    # The speech item whose audio is being streamed, and how much of the buffer it has had.
+    _streaming_item: str | None = attrs.field(init=False, default=None)
+    _streamed: int = attrs.field(init=False, default=0)
+    _pending: list[UserAudio] = attrs.field(init=False, factory=list)
+
+    @classmethod
+    def for_config(
+        cls,
+        config: p.SessionConfig,
+        ids: IdSource,
+        conversation: Conversation,
+        *,
+        stream_user_audio: bool,
+    ) -> AudioInput:
+        return cls(
+            ids,
+            conversation,
+            input_format(config),
+            turn_detection(config),
+            stream_user_audio=stream_user_audio,
+        )
+
+    def __attrs_post_init__(self) -> None:
+        self._reset_vad()
+
+    @property
+    def rate(self) -> int:
+        return self.format.sample_rate
+
+    def audio_ms(self) -> int:
+        """Input audio appended since the session started, in ms."""
+        return self._total_samples * 1000 // self.rate
+
+    @property
+    def _buffer_start_ms(self) -> int:
+        return self._buffer_start * 1000 // self.rate
+
+    def _reset_vad(self) -> None:
+        detection = self.detection
+        if isinstance(detection, p.ServerVad | p.SemanticVad):
+            vad = detection if isinstance(detection, p.ServerVad) else DEFAULT_SERVER_VAD
+            self._vad = EnergyVad(
+                rate=self.rate,
+                threshold=vad.threshold if vad.threshold is not None else 0.5,
+                prefix_padding_ms=vad.prefix_padding_ms
+                if vad.prefix_padding_ms is not None
+                else 300,
+                silence_duration_ms=vad.silence_duration_ms
+                if vad.silence_duration_ms is not None
+                else 500,
+                floor_ms=self._buffer_start_ms,
+                start_ms=self.audio_ms(),  # keeps the VAD's clock in step with the session's
+            )
+        else:
+            self._vad = None
+
+    def reconfigure(self, config: p.SessionConfig, *, audio_changed: bool) -> None:
+        """Take the session's new config (``session.update``).  A change of the audio settings
+        abandons the speech being streamed; a new input format empties the buffer."""
+        old_format = self.format
+        elapsed_ms = self.audio_ms()
+        if audio_changed:
+            self._stream_speech("discard")
+        self.format = input_format(config)
+        self.detection = turn_detection(config)
+        if self.format != old_format:
+            self._buffer.clear()
+            self._total_samples = elapsed_ms * self.rate // 1000
+            self._buffer_start = self._total_samples
+        self._reset_vad()
+
+    # -- the transcription feed -------------------------------------------------------------
+
+    def take_user_audio(self) -> list[UserAudio]:
+        """The :class:`UserAudio` pieces queued since the last call."""
+        pieces, self._pending = self._pending, []
+        return pieces
+
+    def _stream_speech(
+        self, kind: Literal["audio", "commit", "discard"] = "audio", *, upto: int | None = None
+    ) -> None:
+        """Queue the buffer's speech (up to byte `upto`) not yet given to the transcriber."""
+        item = self._streaming_item
+        if item is None or not self.stream_user_audio:
+            return
+        end = len(self._buffer) if upto is None else upto
+        piece = bytes(self._buffer[self._streamed : end]) if kind != "discard" else b""
+        self._streamed = max(self._streamed, end)
+        if piece or kind != "audio":
+            self._pending.append(UserAudio(item, piece, self.rate, kind))
+        if kind != "audio":
+            self._streaming_item = None
+            self._streamed = 0
+
+    # -- client events ----------------------------------------------------------------------
+
+    def append(
+        self, data: bytes, *, running: str | None
+    ) -> tuple[list[p.WireEvent], Action | None]:
+        """``input_audio_buffer.append`` of `data` (in the input format) while the response
+        `running` (None: none) runs: the events, and the action turn detection asks for."""
+        pcm = self.format.to_pcm16(data)
+        if len(pcm) % 2:
+            raise ClientError(
+                "PCM16 audio must have an even number of bytes", code="invalid_value", param="audio"
+            )
+        self._buffer += pcm
+        self._total_samples += len(pcm) // 2
+        if self._vad is None:
+            return [], None
+        events: list[p.WireEvent] = []
+        action: Action | None = None
+        for decision in self._vad.feed(pcm):
+            if isinstance(decision, SpeechStarted):
+                self._speech_item = self.ids.new("item")
+                self._idle_since_ms = None
+                events.append(
+                    p.InputAudioBufferSpeechStarted(
+                        event_id=self.ids.event(),
+                        item_id=self._speech_item,
+                        audio_start_ms=decision.audio_start_ms,
+                    )
+                )
+                interrupt = getattr(self.detection, "interrupt_response", None) is not False
+                if interrupt and running is not None:
+                    action = StopResponse(running)
+                if self.stream_user_audio:
+                    start = 2 * (decision.audio_start_ms * self.rate // 1000 - self._buffer_start)
+                    self._streaming_item = self._speech_item
+                    self._streamed = min(max(0, start), len(self._buffer))
+            else:
+                item_id = self._speech_item or self.ids.new("item")
+                events.append(
+                    p.InputAudioBufferSpeechStopped(
+                        event_id=self.ids.event(),
+                        item_id=item_id,
+                        audio_end_ms=decision.audio_end_ms,
+                    )
+                )
+                events.extend(self._commit(item_id, upto=decision.decided_ms * self.rate // 1000))
+                self._speech_item = None
+                create = getattr(self.detection, "create_response", None) is not False
+                if create and running is None:
+                    action = StartResponse(self.ids.new("resp"), None)
+        if action is None and self._idle_timed_out(running):
+            events.extend(self._idle_timeout())
+            action = StartResponse(self.ids.new("resp"), None)
+        self._stream_speech()
+        return events, action
+
+    def commit(self) -> list[p.WireEvent]:
+        """``input_audio_buffer.commit``."""
+        if not self._buffer:
+            raise ClientError(
+                "the input audio buffer is empty", code="input_audio_buffer_commit_empty"
+            )
+        item_id = self._speech_item or self.ids.new("item")
+        self._speech_item = None
+        if self._vad is not None:
+            self._vad.reset_speech()
+        return self._commit(item_id)
+
+    def clear(self) -> list[p.WireEvent]:
+        """``input_audio_buffer.clear``."""
+        self._stream_speech("discard")
+        self._buffer.clear()
+        self._buffer_start = self._total_samples
+        self._speech_item = None
+        if self._vad is not None:
+            self._vad.reset_speech()
+            self._vad.floor_ms = self._buffer_start_ms
+        return [p.InputAudioBufferCleared(event_id=self.ids.event())]
+
+    def _commit(self, item_id: str, upto: int | None = None) -> list[p.WireEvent]:
+        """Move the buffer (up to sample `upto`, the VAD's decision: audio after it belongs to
+        what comes next) into a user item."""
+        cut = len(self._buffer)
+        if upto is not None:
+            cut = min(cut, max(0, 2 * (upto - self._buffer_start)))
+        if self.stream_user_audio:
+            if self._streaming_item != item_id:
+                self._stream_speech("discard")
+                self._streaming_item, self._streamed = item_id, 0
+            self._stream_speech("commit", upto=cut)
+        audio = bytes(self._buffer[:cut])
+        del self._buffer[:cut]
+        self._buffer_start += cut // 2
+        if self._vad is not None:
+            self._vad.floor_ms = self._buffer_start_ms
+        item = p.MessageItem(
+            id=item_id,
+            role="user",
+            status="completed",
+            content=(p.InputAudioContent(transcript=None),),
+        )
+        previous = self.conversation.last_id()
+        self.conversation.items.append(StoredItem(item=item, audio=audio))
+        return [
+            p.InputAudioBufferCommitted(
+                event_id=self.ids.event(), previous_item_id=previous, item_id=item_id
+            ),
+            *self.conversation.announce(item, previous),
+        ]
+
+    # -- the idle timeout -------------------------------------------------------------------
+
+    def response_started(self) -> None:
+        self._idle_since_ms = None
+
+    def response_finished(self, playback_end_ms: int) -> None:
+        """A response ended; its audio plays until `playback_end_ms` (input audio time)."""
+        detection = self.detection
+        if isinstance(detection, p.ServerVad) and detection.idle_timeout_ms:
+            # The client plays audio as it arrives, in step with the audio it sends us, so its
+            # playback ends at the later of "now" and "start + the audio we sent".
+            self._idle_since_ms = max(self.audio_ms(), playback_end_ms)
+
+    def _idle_timed_out(self, running: str | None) -> bool:
+        detection = self.detection
+        return (
+            self._idle_since_ms is not None
+            and isinstance(detection, p.ServerVad)
+            and bool(detection.idle_timeout_ms)
+            and running is None
+            and self._vad is not None
+            and not self._vad.speaking
+            and self.audio_ms() - self._idle_since_ms >= (detection.idle_timeout_ms or 0)
+        )
+
+    def _idle_timeout(self) -> list[p.WireEvent]:
+        """No speech for idle_timeout_ms after the last response: commit the silence."""
+        assert self._idle_since_ms is not None
+        item_id = self.ids.new("item")
+        event = p.InputAudioBufferTimeoutTriggered(
+            event_id=self.ids.event(),
+            item_id=item_id,
+            audio_start_ms=self._idle_since_ms,
+            audio_end_ms=self.audio_ms(),
+        )
+        self._idle_since_ms = None
+        self._speech_item = None
+        if self._vad is not None:
+            self._vad.reset_speech()
+        return [event, *self._commit(item_id)]
+
+    # -- the transcriber's results ----------------------------------------------------------
+
+    def transcription_delta(self, item_id: str, delta: str, *, announce: bool) -> list[p.WireEvent]:
+        """More recognized words of a user item (announced only when `announce`)."""
+        if not delta or not announce or self.conversation.find(item_id) is None:
+            return []
+        return [
+            p.InputAudioTranscriptionDelta(
+                event_id=self.ids.event(), item_id=item_id, content_index=0, delta=delta
+            )
+        ]
+
+    def transcription_completed(
+        self, item_id: str, transcript: str, *, audio_seconds: float, announce: bool
+    ) -> list[p.WireEvent]:
+        """The item's final transcript: stored in the conversation (the responder reads it),
+        announced when `announce`.  An item deleted meanwhile is ignored."""
+        if not self.conversation.set_transcript(item_id, transcript) or not announce:
+            return []
+        return [
+            p.InputAudioTranscriptionCompleted(
+                event_id=self.ids.event(),
+                item_id=item_id,
+                content_index=0,
+                transcript=transcript,
+                usage=p.TranscriptDurationUsage(seconds=round(audio_seconds, 3)),
+            )
+        ]
+
+    def transcription_failed(
+        self, item_id: str, message: str, *, announce: bool
+    ) -> list[p.WireEvent]:
+        if not announce or self.conversation.find(item_id) is None:
+            return []
+        return [
+            p.InputAudioTranscriptionFailed(
+                event_id=self.ids.event(),
+                item_id=item_id,
+                content_index=0,
+                error=p.TranscriptionError(
+                    type="transcription_error", code="recognizer_failed", message=message
+                ),
+            )
+        ]
