@@ -6,10 +6,10 @@ transport, real actors, fake audio devices):
 1. **Per-frame overhead**, on the real clock.  A fake microphone delivers a 20 ms frame every
    20 ms while the local model answers.  Measured per frame:
    * *capture → wire*: from the moment the source delivered the frame to the moment the session
-     hands the ``input_audio_buffer.append`` to the model link (capture actor, re-framing, the
-     uplink queue and task);
-   * *wire → playback*: CPU time the session spends on one ``response.output_audio.delta``
-     (decode, turn machine, events, enqueue for playback);
+     hands the ``input_audio_buffer.append`` to the model link's audio lane (capture actor,
+     re-framing, the uplink's one conversion, the local VAD on the same frame);
+   * *wire → playback*: CPU time the session spends on one ``response.output_audio.delta`` in
+     the link's reader task (routing, turn machine, events, decoding into playback's buffer);
    * *response start → speaker*: from the first audio delta of a response to its first sample
      at the sink (this includes the playback jitter buffer, 40 ms by default).
 

@@ -310,3 +310,44 @@ async def test_interrupt_without_a_sink_truncates_at_real_time_playback(
     # No sink: the session assumes real-time playback from the first chunk (about 2 s ago).
     assert 1800 <= story.audio_ms <= 2100
     assert [e.type for e in events].count("audio_interrupted") == 1
+
+
+async def test_formats_are_converted_once_at_the_edges_and_follow_session_updated(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A 48 kHz microphone and a μ-law model: each 20 ms frame goes out as 160 bytes of μ-law
+    (one fused pass); after a session.updated to PCM, as 960 bytes of PCM16 at 24 kHz."""
+    model = ScriptedModel(strict=False)
+    mic = voice(2.0, 48000)
+    settings = p.SessionConfig(
+        audio=p.AudioConfig(
+            input=p.AudioInputConfig(format=p.AudioFormat.pcmu()),
+            output=p.AudioOutputConfig(format=p.AudioFormat.pcmu()),
+        )
+    )
+    config = RealtimeRunConfig(
+        link_factory=model.link_factory,
+        model_settings=settings,
+        audio_source=FakeAudioSource([mic[i : i + 1920] for i in range(0, len(mic), 1920)], 48000),
+        local_vad=False,
+    )
+    async with open_session(RealtimeAgent("A"), config) as session:
+        await trio.sleep(0.5)
+        appends = model.sent_of(p.InputAudioBufferAppend)
+        assert appends
+        assert all(len(bytes(a.audio)) in (159, 160, 161) for a in appends[1:])
+        model.emit(
+            p.SessionUpdated(
+                event_id="ev_1",
+                session=p.SessionConfig(
+                    audio=p.AudioConfig(input=p.AudioInputConfig(format=p.AudioFormat.pcm()))
+                ),
+            )
+        )
+        await trio.sleep(0.5)
+        later = model.sent_of(p.InputAudioBufferAppend)[len(appends) + 2 :]
+        assert later
+        assert all(len(bytes(a.audio)) in (958, 960, 962) for a in later)
+        stats = session.statistics().uplink
+        assert stats.format == "audio/pcm"
+        assert stats.frames == len(model.sent_of(p.InputAudioBufferAppend))
