@@ -30,6 +30,8 @@ from typing import Any
 
 import attrs
 
+from rtagents.protocol._json import json_kind
+
 _PRIMITIVES: dict[type, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
@@ -46,22 +48,7 @@ class ToolArgumentError(ValueError):
         self.path = path
 
 
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
+_kind = json_kind  # the JSON name of a value's kind, for error messages
 
 
 def _join(path: str, key: str | int) -> str:
