@@ -322,6 +322,7 @@ class RealtimeSession:
         def stats(actor: Any) -> Any:
             return actor.statistics() if actor is not None else None
 
+        tools = self._agency.tools.statistics()
         return SessionStatistics(
             state=self._machine.state.value,
             events_emitted=self._events.emitted,
@@ -331,14 +332,14 @@ class RealtimeSession:
             sends_failed=self._sends_failed,
             turn_timeouts=self._timeouts,
             unexpected_inputs=self._unexpected,
-            tool_calls=self._agency.tools.statistics().submitted,
+            tool_calls=tools.submitted,
             last_barge_in_at=self._last_barge_in_at,
             link=self._link.statistics(),
             uplink=self._uplink.statistics(),
             capture=stats(self._capture),
             vad=stats(self._vad),
             playback=stats(self._playback),
-            tools=self._agency.tools.statistics(),
+            tools=tools,
             pending_approvals=len(self._agency.pending_approvals()),
             hooks_called=self._agency.hooks_called,
             hooks_failed=self._agency.hooks_failed,
@@ -440,9 +441,7 @@ class RealtimeSession:
         elif isinstance(action, turns.CancelResponse):
             self._send_soon(self._router.cancel_event(action.response_id))
         elif isinstance(action, turns.CancelInterruptibleTools):
-            cancelled = self._agency.tools.cancel_interruptible()
-            if cancelled:
-                log.debug("barge-in cancelled %d tool call(s)", cancelled)
+            self._agency.cancel_interruptible_tools()
         elif isinstance(action, turns.TruncateItem):
             truncate = p.ConversationItemTruncate(
                 item_id=action.item_id,
@@ -471,7 +470,7 @@ class RealtimeSession:
             message = f"the model link's send queue is full: {event.type} was not sent"
             log.error(message)
             self._events.push(RealtimeError({"type": "send_queue_full", "message": message}))
-        except (ModelLinkError, trio.ClosedResourceError) as exc:
+        except ModelLinkError as exc:
             log.debug("not sent (%s): %r", exc, event)  # closed: nothing left to correct
 
     def _on_vad(self, event: VadSpeechStarted | VadSpeechStopped) -> None:

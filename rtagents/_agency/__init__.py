@@ -67,9 +67,7 @@ class Agency:
         hook_queue_size: int = 256,
     ) -> None:
         self.port = port
-        self.history = history
         self.context = context
-        self.hooks = hooks
         self.resolved: ResolvedAgent | None = None
         self._hooks = HookRunner(port, context, hooks, size=hook_queue_size)
         self._tools = ToolRunner(
@@ -135,7 +133,8 @@ class Agency:
         else:
             self._tools.submit(resolved, call_id, item.name, item.arguments)
 
-    def on_user_speech(self) -> None:
+    def cancel_interruptible_tools(self) -> None:
+        """The turn table's ``CancelInterruptibleTools``: the user barged in."""
         cancelled = self.tools.cancel_interruptible()
         if cancelled:
             log.debug("barge-in cancelled %d tool call(s)", cancelled)

@@ -136,11 +136,9 @@ class ServerEventRouter:
         self.raw_events = raw_events
         self.input_format = configured_format(settings, "input")
         self.output_format = configured_format(settings, "output")
-        self.server_session: p.SessionConfig | None = None
         self.last_response_id: str | None = None
         self._response_agents: collections.OrderedDict[str, Any] = collections.OrderedDict()
         self._cancels = 0
-        self._handlers = _HANDLERS
 
     # -- what the session asks -----------------------------------------------------------------
 
@@ -151,7 +149,7 @@ class ServerEventRouter:
 
     def route(self, event: Any, agent: Any) -> list[Effect]:
         """The effects of one event from the link; ``agent`` is the session's current agent."""
-        handler = self._handlers.get(type(event))
+        handler = _HANDLERS.get(type(event))
         effects: list[Effect] = [Emit(RealtimeRawModelEvent(event))] if self.raw_events else []
         if handler is not None:
             handler(self, event, agent, effects)
@@ -207,7 +205,6 @@ class ServerEventRouter:
 
     def _on_session(self, event: Any, agent: Any, out: list[Effect]) -> None:
         session: p.SessionConfig = event.session
-        self.server_session = session
         audio = session.audio
         detection = audio.input.turn_detection if audio and audio.input else None
         cancels = bool(

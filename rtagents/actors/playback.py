@@ -164,10 +164,6 @@ class PlaybackActor:
         on (an item in progress keeps the format it started in)."""
         self.input_format = fmt
 
-    @property
-    def in_rate(self) -> int:
-        return self.input_format.sample_rate
-
     def end_item(self, item_id: str) -> None:
         """No more audio will come for this item: queue its last partial frame now."""
         self._ended.add(item_id)

@@ -17,7 +17,6 @@ after the link closed is counted (``not_sent``) and dropped quietly.
 from __future__ import annotations
 
 import attrs
-import trio
 
 from rtagents import protocol as p
 from rtagents.audio.convert import Encoder
@@ -62,7 +61,7 @@ class Uplink:
         """Audio already in the input format: queue it (never waits)."""
         try:
             self.link.send_audio_nowait(p.InputAudioBufferAppend(audio=data))
-        except (ModelLinkError, trio.ClosedResourceError):
+        except ModelLinkError:
             self._not_sent += 1
             return
         self.seq += 1

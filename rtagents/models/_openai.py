@@ -101,7 +101,9 @@ class OpenAIRealtimeConfig:
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=_redact_headers)
     max_message_size: int = 32 * 2**20
     send_queue_size: int = 64
-    audio_queue_size: int = 50  # queued audio appends (1 s of 20 ms frames); full: drop oldest
+    # queued audio appends (1 s of 20 ms frames); full: drop oldest.  A session sets it from
+    # RealtimeRunConfig.uplink_queue_frames.
+    audio_queue_size: int = 50
     receive_queue_size: int = 64
     connect_timeout: float = 10.0
     keepalive_interval: float | None = 20.0
@@ -273,10 +275,7 @@ class OpenAIRealtimeLink:
                     ws, transport = await self._open(nursery, url, headers)
                     self._ws = ws
                     self._state = "open"
-                    if self._handler is not None:
-                        self._handler(LinkConnected(url=url))
-                    else:
-                        self._recv_tx.send_nowait(LinkConnected(url=url))
+                    await self._publish(LinkConnected(url=url))
                     task_status.started(self)
                     async with trio.open_nursery() as tasks:
                         self._tasks_scope = tasks.cancel_scope

@@ -27,7 +27,7 @@ import attrs
 import trio
 
 from rtagents import protocol as p
-from rtagents.models import LinkClosed, LinkConnected, OpenAIRealtimeConfig
+from rtagents.models import LinkClosed, LinkConnected, ModelLinkError, OpenAIRealtimeConfig
 
 Expectation: TypeAlias = type | p.WireEvent | Callable[[p.WireEvent], bool]
 
@@ -101,7 +101,7 @@ class ScriptedModel:
 
     def send_nowait(self, event: p.WireEvent | str) -> None:
         if self._state == "closed":
-            raise trio.ClosedResourceError("the scripted model is closed")
+            raise ModelLinkError("the model link is closed")  # as the real link says it
         text = event if isinstance(event, str) else event.to_json()
         decoded = p.decode_client_event(text)
         if isinstance(decoded, p.ClientProtocolError):
