@@ -2,61 +2,92 @@
 
 Theory of operation
 -------------------
-:func:`function_tool` reads a function once, when it is decorated: the signature and type hints
-become a JSON Schema through :mod:`rtagents._core.schema` (one node tree, used again to check and
-convert the model's arguments), and the docstring gives the description (its first paragraph)
-and each parameter's description (Google ``Args:``, Sphinx ``:param x:`` or NumPy
-``Parameters`` sections).  A first parameter annotated :class:`~rtagents.context.RunContextWrapper`
-or :class:`~rtagents.context.ToolContext` is not shown to the model; the session passes the run
-context there.  Signatures that cannot be described (``*args``, unannotated parameters, types
-with no JSON form) are rejected at decoration time with a message naming the parameter.
+:func:`function_tool` takes the OpenAI Agents SDK's keyword arguments, with the SDK's names,
+defaults and meaning, so SDK tools port by changing imports.  It reads a function once, when it
+is decorated: the signature (:mod:`rtagents._core.schema_signature`) and type hints become a
+JSON Schema through :mod:`rtagents._core.schema` (one node tree, used again to check and convert
+the model's arguments; the schema is the one the SDK would send, strict by default), and the
+docstring gives
+the description and each parameter's description (:mod:`rtagents._core.schema_docstring`: Google,
+NumPy or Sphinx style, detected as the SDK does).  pydantic models, ``Field(...)`` defaults and
+constraints work when the app uses pydantic; pydantic is never required.  A first parameter
+annotated :class:`~rtagents.context.RunContextWrapper` or :class:`~rtagents.context.ToolContext`
+is not shown to the model; the session passes the run context there.  Signatures that cannot be
+described (``*args``, unannotated parameters, types with no JSON form) are rejected at
+decoration time with a message naming the parameter.  SDK options this runtime does not have
+(tool guardrails, deferred loading, output schemas...) raise a :class:`TypeError` unless left
+at their defaults.
 
-A :class:`FunctionTool` is a plain value: ``name``, ``description``, ``params_json_schema`` and
-``on_invoke_tool(ctx, arguments_json) -> Awaitable[Any]``, plus run options — ``timeout``,
-``needs_approval`` (a bool, or a callable deciding per call), ``cancel_on_interrupt`` (cancel the
-call when the user barges in) and ``failure_error_function`` (what the model reads when the tool
-raises).  Tools made by hand just supply ``on_invoke_tool``.
+A :class:`FunctionTool` is a plain value, built by :func:`function_tool` or by hand the SDK way:
+``FunctionTool(name, description, params_json_schema, on_invoke_tool)`` with
+``on_invoke_tool(ctx, arguments_json)`` sync or async, then keyword-only options with the SDK's
+field names — ``strict_json_schema`` (the schema is made strict when it is constructed, as in the
+SDK), ``is_enabled``, ``needs_approval``, ``timeout_seconds`` (``timeout`` is an alias),
+``timeout_behavior``, ``timeout_error_function`` — and ours: ``cancel_on_interrupt`` (cancel the
+call when the user barges in) and ``failure_error_function``.  How a call is run, timed out and
+answered is :mod:`rtagents.actors.tools`' business.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import math
 import re
 import typing
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal
 
 import attrs
 
 from rtagents import protocol as p
-from rtagents._core.schema import (
-    Field,
-    ObjectNode,
-    ToolArgumentError,
-    ToolSchemaError,
-    compile_type,
-)
+from rtagents._core.schema import ToolArgumentError, ToolSchemaError, json_schema
+from rtagents._core.schema_docstring import STYLES, DocstringStyle, parse_docstring
+from rtagents._core.schema_signature import read_signature
+from rtagents._core.schema_strict import ensure_strict_json_schema
 from rtagents.context import RunContextWrapper, ToolContext
 
 __all__ = [
+    "DocstringStyle",
     "FunctionTool",
     "ToolArgumentError",
     "ToolSchemaError",
+    "ToolTimeoutError",
     "default_tool_error_function",
+    "default_tool_timeout_error_message",
     "function_tool",
+    "parse_docstring",
     "tool_output_text",
 ]
 
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+UNSUPPORTED_HINT = "see README: Coming from the OpenAI Agents SDK"
 
 ApprovalPolicy = bool | Callable[[RunContextWrapper[Any], dict[str, Any], str], Any]
 ErrorFunction = Callable[[RunContextWrapper[Any], Exception], Any]
+IsEnabled = bool | Callable[[RunContextWrapper[Any], Any], bool | Awaitable[bool]]
+TimeoutBehavior = Literal["error_as_result", "raise_exception"]
+TIMEOUT_BEHAVIORS: tuple[TimeoutBehavior, ...] = ("error_as_result", "raise_exception")
+
+
+class ToolTimeoutError(Exception):
+    """A tool call ran longer than its ``timeout_seconds`` (the SDK's exception and message)."""
+
+    def __init__(self, tool_name: str, timeout_seconds: float) -> None:
+        self.tool_name = tool_name
+        self.timeout_seconds = timeout_seconds
+        super().__init__(default_tool_timeout_error_message(tool_name, timeout_seconds))
 
 
 def default_tool_error_function(ctx: RunContextWrapper[Any], error: Exception) -> str:
-    """What the model reads when a tool raises (it can then apologise or retry)."""
-    return f"An error occurred while running the tool. Please try again. Error: {error}"
+    """What the model reads when a tool raises: the SDK's fixed text, which does not expose the
+    exception (give your own ``failure_error_function`` to say more)."""
+    return "An error occurred while running the tool. Please try again."
+
+
+def default_tool_timeout_error_message(tool_name: str, timeout_seconds: float) -> str:
+    """What the model reads when a call times out (``timeout_behavior="error_as_result"``)."""
+    return f"Tool '{tool_name}' timed out after {timeout_seconds:g} seconds."
 
 
 def check_tool_name(name: str) -> str:
@@ -67,26 +98,160 @@ def check_tool_name(name: str) -> str:
     return name
 
 
-@attrs.frozen
-class FunctionTool:
-    """A tool the model can call.  ``on_invoke_tool(ctx, arguments_json)`` may be sync or async;
-    its result is sent to the model as text (``str`` as is, anything else as JSON)."""
+def _refuse_unsupported(where: str, options: dict[str, Any]) -> None:
+    """SDK options this runtime lacks: fine at their defaults, a clear error otherwise."""
+    for option, value in options.items():
+        if value is not None and value is not False and value != []:
+            raise TypeError(f"{where}: {option} is not supported by rtagents ({UNSUPPORTED_HINT})")
 
-    name: str = attrs.field(validator=lambda _, __, v: check_tool_name(v))
+
+def _check_callable(where: str, option: str, value: object, *, none: bool = False) -> None:
+    if not callable(value) and not (none and value is None):
+        kind = "a callable or None" if none else "a callable"
+        raise TypeError(f"{where}: {option} must be {kind}, not {type(value).__name__}")
+
+
+def _check_policy(where: str, option: str, value: object) -> None:
+    if not isinstance(value, bool) and not callable(value):
+        raise TypeError(f"{where}: {option} must be a bool or a callable, not {value!r}")
+
+
+def _check_timeout(seconds: object, behavior: object, error_function: object) -> float | None:
+    """The SDK's checks and messages for the timeout options."""
+    if seconds is not None:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise TypeError(
+                "FunctionTool timeout_seconds must be a positive number in seconds or None."
+            )
+        if not math.isfinite(seconds):
+            raise ValueError("FunctionTool timeout_seconds must be a finite number.")
+        if seconds <= 0:
+            raise ValueError("FunctionTool timeout_seconds must be greater than 0.")
+        seconds = float(seconds)
+    if behavior not in TIMEOUT_BEHAVIORS:
+        raise ValueError(
+            "FunctionTool timeout_behavior must be one of: " + ", ".join(TIMEOUT_BEHAVIORS)
+        )
+    if error_function is not None and not callable(error_function):
+        raise TypeError("FunctionTool timeout_error_function must be callable or None.")
+    return seconds
+
+
+_UNSET: Any = object()
+
+
+@attrs.frozen(init=False)
+class FunctionTool:
+    """A tool the model can call (see the module docstring).  ``on_invoke_tool(ctx,
+    arguments_json)`` may be sync or async; its result is sent to the model as text (``str`` as
+    is, anything else as JSON).  Positional arguments stop after ``on_invoke_tool``, so SDK code
+    passing more positionally fails loudly instead of meaning something else."""
+
+    name: str
     description: str
     params_json_schema: dict[str, Any]
     on_invoke_tool: Callable[[ToolContext[Any], str], Any] = attrs.field(repr=False)
-    timeout: float | None = 30.0
+    strict_json_schema: bool = True
+    is_enabled: IsEnabled = True
     needs_approval: ApprovalPolicy = False
+    timeout_seconds: float | None = None
+    timeout_behavior: TimeoutBehavior = "error_as_result"
+    timeout_error_function: ErrorFunction | None = attrs.field(default=None, repr=False)
     cancel_on_interrupt: bool = False
     failure_error_function: ErrorFunction | None = attrs.field(
         default=default_tool_error_function, repr=False
     )
 
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        params_json_schema: dict[str, Any],
+        on_invoke_tool: Callable[[ToolContext[Any], str], Any],
+        *,
+        strict_json_schema: bool = True,
+        is_enabled: IsEnabled = True,
+        needs_approval: ApprovalPolicy = False,
+        timeout_seconds: float | None = None,
+        timeout_behavior: TimeoutBehavior = "error_as_result",
+        timeout_error_function: ErrorFunction | None = None,
+        cancel_on_interrupt: bool = False,
+        failure_error_function: ErrorFunction | None = default_tool_error_function,
+        timeout: float | None = _UNSET,
+        tool_input_guardrails: Sequence[Any] | None = None,
+        tool_output_guardrails: Sequence[Any] | None = None,
+        defer_loading: bool = False,
+        custom_data_extractor: Callable[..., Any] | None = None,
+        allowed_callers: Sequence[str] | None = None,
+        output_json_schema: dict[str, Any] | None = None,
+    ) -> None:
+        where = "FunctionTool"
+        _refuse_unsupported(
+            where,
+            {
+                "tool_input_guardrails": tool_input_guardrails,
+                "tool_output_guardrails": tool_output_guardrails,
+                "defer_loading": defer_loading,
+                "custom_data_extractor": custom_data_extractor,
+                "allowed_callers": allowed_callers,
+                "output_json_schema": output_json_schema,
+            },
+        )
+        if timeout is not _UNSET:
+            if timeout_seconds is not None and timeout_seconds != timeout:
+                raise TypeError("FunctionTool: give timeout_seconds or its alias timeout, not both")
+            timeout_seconds = timeout
+        check_tool_name(name)
+        if not isinstance(description, str):
+            raise TypeError(f"{where}.description must be a str, not {type(description).__name__}")
+        if not isinstance(params_json_schema, dict):
+            raise TypeError(f"{where}.params_json_schema must be a dict (a JSON schema)")
+        _check_callable(where, "on_invoke_tool", on_invoke_tool)
+        for option, flag in (
+            ("strict_json_schema", strict_json_schema),
+            ("cancel_on_interrupt", cancel_on_interrupt),
+        ):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{where}.{option} must be a bool, not {flag!r}")
+        _check_policy(where, "is_enabled", is_enabled)
+        _check_policy(where, "needs_approval", needs_approval)
+        _check_callable(where, "failure_error_function", failure_error_function, none=True)
+        seconds = _check_timeout(timeout_seconds, timeout_behavior, timeout_error_function)
+        if strict_json_schema:
+            params_json_schema = ensure_strict_json_schema(params_json_schema)
+        self.__attrs_init__(
+            name,
+            description,
+            params_json_schema,
+            on_invoke_tool,
+            strict_json_schema,
+            is_enabled,
+            needs_approval,
+            seconds,
+            timeout_behavior,
+            timeout_error_function,
+            cancel_on_interrupt,
+            failure_error_function,
+        )
+
+    @property
+    def timeout(self) -> float | None:
+        """``timeout_seconds``, by the name ``function_tool`` takes it."""
+        return self.timeout_seconds
+
     def to_protocol(self) -> p.FunctionTool:
         return p.FunctionTool(
             name=self.name, description=self.description, parameters=self.params_json_schema
         )
+
+    async def enabled(self, ctx: RunContextWrapper[Any], agent: Any) -> bool:
+        """Whether the model is shown this tool, for this agent now (``is_enabled``)."""
+        if isinstance(self.is_enabled, bool):
+            return self.is_enabled
+        decision = self.is_enabled(ctx, agent)
+        if inspect.isawaitable(decision):
+            decision = await decision
+        return bool(decision)
 
     async def invoke(self, ctx: ToolContext[Any], arguments: str) -> Any:
         """Run the tool.  :class:`ToolArgumentError` means the model sent bad arguments."""
@@ -126,170 +291,216 @@ def _is_context(annotation: object) -> bool:
     return isinstance(origin, type) and issubclass(origin, RunContextWrapper)
 
 
-_SECTION = re.compile(r"^(Args|Arguments|Parameters|Params)\s*:?\s*$")
-_SPHINX = re.compile(r"^:param\s+(?:[^:]*\s)?(\w+)\s*:(.*(?:\n[ \t]+.*)*)", re.M)
-_GOOGLE_PARAM = re.compile(r"^(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
-_NUMPY_PARAM = re.compile(r"^(\w+)\s*(?::.*)?$")
-
-
-def _is_rule(line: str) -> bool:
-    return bool(line.strip()) and set(line.strip()) == {"-"}
-
-
-def _section_params(body: list[str], numpy: bool) -> dict[str, str]:
-    params: dict[str, str] = {}
-    lines = [line for line in body if line.strip()]
-    if not lines:
-        return params
-    base = min(len(line) - len(line.lstrip()) for line in lines)
-    current: str | None = None
-    for line in lines:
-        indent = len(line) - len(line.lstrip())
-        text = line.strip()
-        if indent == base:
-            match = (_NUMPY_PARAM if numpy else _GOOGLE_PARAM).match(text)
-            current = match.group(1) if match else None
-            if match:
-                params[current] = "" if numpy else match.group(2).strip()  # type: ignore[index]
-        elif current is not None:
-            params[current] = (params[current] + " " + text).strip()
-    return params
-
-
-def parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
-    """The description (first paragraph) and the parameter descriptions of a docstring, in
-    Google (``Args:``), Sphinx (``:param x:``) or NumPy (``Parameters`` / ``----------``) style."""
-    if not doc:
-        return "", {}
-    text = inspect.cleandoc(doc)
-    lines = text.splitlines()
-    first: list[str] = []
-    for line in lines:
-        if not line.strip() or _SECTION.match(line) or line.startswith(":"):
-            break
-        first.append(line.strip())
-    params = {m.group(1): " ".join(m.group(2).split()) for m in _SPHINX.finditer(text)}
-    for index, line in enumerate(lines):
-        if not _SECTION.match(line):
-            continue
-        numpy = index + 1 < len(lines) and _is_rule(lines[index + 1])
-        start = index + (2 if numpy else 1)
-        end = start
-        while end < len(lines):
-            current = lines[end]
-            if numpy and end + 1 < len(lines) and _is_rule(lines[end + 1]):
-                break  # the next NumPy section's title
-            if not numpy and current.strip() and not current[0].isspace():
-                break  # Google sections are indented
-            end += 1
-        params.update(_section_params(lines[start:end], numpy))
-    return " ".join(first), {k: v for k, v in params.items() if v}
-
-
 def _build(
     func: Callable[..., Any],
     *,
     name: str | None,
     description: str | None,
-    timeout: float | None,
-    needs_approval: ApprovalPolicy,
-    cancel_on_interrupt: bool,
-    failure_error_function: ErrorFunction | None,
+    docstring_style: DocstringStyle | None,
+    use_docstring_info: bool,
+    strict: bool,
+    options: dict[str, Any],
 ) -> FunctionTool:
-    tool_name = check_tool_name(name if name is not None else func.__name__)
+    if not callable(func):
+        raise TypeError(f"function_tool needs a function, not {type(func).__name__}")
+    tool_name = check_tool_name(name or func.__name__)
     where_fn = f"tool {tool_name}"
-    try:
-        hints = typing.get_type_hints(func, include_extras=True)
-    except Exception as exc:
-        raise ToolSchemaError(f"{where_fn}: cannot resolve type hints ({exc})") from exc
-    doc_description, doc_params = parse_docstring(inspect.getdoc(func))
-    signature = inspect.signature(func)
-    fields: list[Field] = []
-    positional_only: list[str] = []
-    takes_context = False
-    for index, param in enumerate(signature.parameters.values()):
-        where = f"parameter {param.name!r} of {where_fn}"
-        annotation = hints.get(param.name, inspect.Parameter.empty)
-        if _is_context(annotation):
-            if index != 0:
-                raise ToolSchemaError(f"{where}: the context parameter must come first")
-            takes_context = True
-            continue
-        if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
-            raise ToolSchemaError(f"{where}: *args and **kwargs cannot be described to the model")
-        if annotation is inspect.Parameter.empty:
-            raise ToolSchemaError(
-                f"{where} has no type annotation (annotate it; typing.Any accepts any JSON value)"
-            )
-        node = compile_type(annotation, where)
-        if param.name in doc_params and not node.description:
-            node.description = doc_params[param.name]
-        required = param.default is inspect.Parameter.empty
-        fields.append(Field(param.name, node, required, None if required else param.default))
-        if param.kind is inspect.Parameter.POSITIONAL_ONLY:
-            positional_only.append(param.name)
-    signature_node = ObjectNode(fields)
-    schema = signature_node.schema()
-    defaults = {f.name: f.default for f in fields if not f.required}
+    doc_description, doc_params = "", dict[str, str]()
+    if use_docstring_info:
+        doc_description, doc_params = parse_docstring(inspect.getdoc(func), docstring_style)
+    if options["timeout_seconds"] is not None and not inspect.iscoroutinefunction(func):
+        raise ValueError(
+            "FunctionTool timeout_seconds is only supported for async @function_tool handlers."
+        )
+    sig = read_signature(func, where_fn, doc_params, strict=strict, is_context=_is_context)
+    defaults = {f.name: f.default for f in sig.node.fields if not f.required}
 
     def on_invoke_tool(ctx: ToolContext[Any], arguments: str) -> Any:
-        values = signature_node.convert(parse_arguments(arguments), "")
-        args: list[Any] = [ctx] if takes_context else []
-        for key in positional_only:
+        values = sig.node.convert(parse_arguments(arguments), "")
+        for key, make in sig.fill.items():
+            if key not in values:
+                values[key] = make()
+        args: list[Any] = [ctx] if sig.takes_context else []
+        for key in sig.positional_only:
             args.append(values.pop(key, defaults.get(key)))
         return func(*args, **values)
 
     return FunctionTool(
-        name=tool_name,
-        description=description if description is not None else doc_description,
-        params_json_schema=schema,
-        on_invoke_tool=on_invoke_tool,
-        timeout=timeout,
-        needs_approval=needs_approval,
-        cancel_on_interrupt=cancel_on_interrupt,
-        failure_error_function=failure_error_function,
+        tool_name,
+        description or doc_description,
+        json_schema(sig.node, title=f"{tool_name}_args", strict=strict),
+        on_invoke_tool,
+        strict_json_schema=strict,
+        **options,
     )
 
 
 @typing.overload
-def function_tool(func: Callable[..., Any], /) -> FunctionTool: ...
+def function_tool(
+    func: Callable[..., Any],
+    /,
+    *,
+    name_override: str | None = None,
+    description_override: str | None = None,
+    docstring_style: DocstringStyle | None = None,
+    use_docstring_info: bool = True,
+    failure_error_function: ErrorFunction | None = default_tool_error_function,
+    strict_mode: bool = True,
+    is_enabled: IsEnabled = True,
+    needs_approval: ApprovalPolicy = False,
+    tool_input_guardrails: Sequence[Any] | None = None,
+    tool_output_guardrails: Sequence[Any] | None = None,
+    timeout: float | None = None,
+    timeout_behavior: TimeoutBehavior = "error_as_result",
+    timeout_error_function: ErrorFunction | None = None,
+    defer_loading: bool = False,
+    custom_data_extractor: Callable[..., Any] | None = None,
+    allowed_callers: Sequence[str] | None = None,
+    output_type: Any | None = None,
+    output_json_schema: dict[str, Any] | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    cancel_on_interrupt: bool = False,
+) -> FunctionTool: ...
 
 
 @typing.overload
 def function_tool(
     *,
+    name_override: str | None = None,
+    description_override: str | None = None,
+    docstring_style: DocstringStyle | None = None,
+    use_docstring_info: bool = True,
+    failure_error_function: ErrorFunction | None = default_tool_error_function,
+    strict_mode: bool = True,
+    is_enabled: IsEnabled = True,
+    needs_approval: ApprovalPolicy = False,
+    tool_input_guardrails: Sequence[Any] | None = None,
+    tool_output_guardrails: Sequence[Any] | None = None,
+    timeout: float | None = None,
+    timeout_behavior: TimeoutBehavior = "error_as_result",
+    timeout_error_function: ErrorFunction | None = None,
+    defer_loading: bool = False,
+    custom_data_extractor: Callable[..., Any] | None = None,
+    allowed_callers: Sequence[str] | None = None,
+    output_type: Any | None = None,
+    output_json_schema: dict[str, Any] | None = None,
     name: str | None = None,
     description: str | None = None,
-    timeout: float | None = 30.0,
-    needs_approval: ApprovalPolicy = False,
     cancel_on_interrupt: bool = False,
-    failure_error_function: ErrorFunction | None = default_tool_error_function,
 ) -> Callable[[Callable[..., Any]], FunctionTool]: ...
 
 
 def function_tool(
     func: Callable[..., Any] | None = None,
     *,
+    name_override: str | None = None,
+    description_override: str | None = None,
+    docstring_style: DocstringStyle | None = None,
+    use_docstring_info: bool = True,
+    failure_error_function: ErrorFunction | None = default_tool_error_function,
+    strict_mode: bool = True,
+    is_enabled: IsEnabled = True,
+    needs_approval: ApprovalPolicy = False,
+    tool_input_guardrails: Sequence[Any] | None = None,
+    tool_output_guardrails: Sequence[Any] | None = None,
+    timeout: float | None = None,
+    timeout_behavior: TimeoutBehavior = "error_as_result",
+    timeout_error_function: ErrorFunction | None = None,
+    defer_loading: bool = False,
+    custom_data_extractor: Callable[..., Any] | None = None,
+    allowed_callers: Sequence[str] | None = None,
+    output_type: Any | None = None,
+    output_json_schema: dict[str, Any] | None = None,
     name: str | None = None,
     description: str | None = None,
-    timeout: float | None = 30.0,
-    needs_approval: ApprovalPolicy = False,
     cancel_on_interrupt: bool = False,
-    failure_error_function: ErrorFunction | None = default_tool_error_function,
 ) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Decorator: a :class:`FunctionTool` from a sync or async function with annotated
-    parameters.  ``failure_error_function=None`` lets the tool's exception reach the session
-    (it becomes an ``error`` event, and the model is told the tool failed)."""
+    parameters, with the OpenAI Agents SDK's options (see its documentation):
+
+    * ``name_override`` / ``description_override`` (``name`` / ``description`` are ours, kept);
+      ``docstring_style`` (``"google"``, ``"numpy"``, ``"sphinx"``; ``None`` detects it);
+      ``use_docstring_info=False`` takes neither description nor parameter descriptions from the
+      docstring; ``strict_mode`` (default ``True``: every object closed and every property
+      listed as required, optional ones keeping their default when left out).
+    * ``is_enabled``: a bool or ``(ctx, agent) -> bool`` (or awaitable); a disabled tool is not
+      shown to the model (decided whenever the session resolves the agent).
+    * ``needs_approval``: a bool or ``(ctx, arguments, call_id) -> bool`` (or awaitable).
+    * ``failure_error_function(ctx, error) -> str``: what the model reads when the tool raises
+      (the SDK's default says an error occurred, without details).  ``None``: the exception
+      reaches the session — an ``error`` event — and the model is told the tool failed.
+    * ``timeout`` (seconds): ``None`` by default, as in the SDK — no limit.  There is no hidden
+      safety net: a call that never returns holds one of the executor's ``max_calls`` slots (it
+      never blocks audio or other calls; ``cancel_on_interrupt`` or a timeout bound it).  Only
+      async functions can be timed out (a sync one runs to its end: the SDK refuses it too).
+      ``timeout_behavior="error_as_result"`` (default): the model reads
+      ``timeout_error_function(ctx, ToolTimeoutError)`` or the SDK's ``"Tool 'x' timed out
+      after N seconds."``; ``"raise_exception"``: the call fails as an error, reported as an
+      ``error`` event, and the model is told the tool failed.
+    * ``cancel_on_interrupt`` (ours): cancel a running call when the user barges in.
+
+    ``tool_input_guardrails``, ``tool_output_guardrails``, ``defer_loading``,
+    ``custom_data_extractor``, ``allowed_callers``, ``output_type`` and ``output_json_schema``
+    raise a :class:`TypeError` unless left at their defaults."""
+    where = "function_tool"
+    _refuse_unsupported(
+        where,
+        {
+            "tool_input_guardrails": tool_input_guardrails,
+            "tool_output_guardrails": tool_output_guardrails,
+            "defer_loading": defer_loading,
+            "custom_data_extractor": custom_data_extractor,
+            "allowed_callers": allowed_callers,
+            "output_type": output_type,
+            "output_json_schema": output_json_schema,
+        },
+    )
+    for option, given, alias in (
+        ("name_override", name_override, name),
+        ("description_override", description_override, description),
+    ):
+        if given is not None and not isinstance(given, str):
+            raise TypeError(f"{where}: {option} must be a str or None, not {given!r}")
+        if given is not None and alias is not None and given != alias:
+            raise TypeError(f"{where}: give {option} or {option.split('_')[0]}, not both")
+    if docstring_style is not None and docstring_style not in STYLES:
+        raise ValueError(
+            f"{where}: docstring_style must be 'google', 'numpy', 'sphinx' or None, "
+            f"not {docstring_style!r}"
+        )
+    for option, flag in (
+        ("use_docstring_info", use_docstring_info),
+        ("strict_mode", strict_mode),
+        ("cancel_on_interrupt", cancel_on_interrupt),
+    ):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{where}: {option} must be a bool, not {flag!r}")
+    _check_timeout(timeout, timeout_behavior, timeout_error_function)
+    options: dict[str, Any] = {
+        "is_enabled": is_enabled,
+        "needs_approval": needs_approval,
+        "timeout_seconds": timeout,
+        "timeout_behavior": timeout_behavior,
+        "timeout_error_function": timeout_error_function,
+        "cancel_on_interrupt": cancel_on_interrupt,
+        "failure_error_function": failure_error_function,
+    }
+    _check_policy(where, "is_enabled", is_enabled)
+    _check_policy(where, "needs_approval", needs_approval)
+    _check_callable(where, "failure_error_function", failure_error_function, none=True)
+    if name is not None:
+        check_tool_name(name)
 
     def build(f: Callable[..., Any]) -> FunctionTool:
         return _build(
             f,
-            name=name,
-            description=description,
-            timeout=timeout,
-            needs_approval=needs_approval,
-            cancel_on_interrupt=cancel_on_interrupt,
-            failure_error_function=failure_error_function,
+            name=name if name is not None else name_override,
+            description=description if description is not None else description_override,
+            docstring_style=docstring_style,
+            use_docstring_info=use_docstring_info,
+            strict=strict_mode,
+            options=options,
         )
 
     return build(func) if func is not None else build
@@ -306,6 +517,8 @@ def tool_output_text(result: Any) -> str:
 
         if dataclasses.is_dataclass(result) and not isinstance(result, type):
             result = dataclasses.asdict(result)
+        elif callable(getattr(result, "model_dump", None)) and not isinstance(result, type):
+            result = result.model_dump(mode="json")
     try:
         return json.dumps(result, default=str)
     except (TypeError, ValueError):

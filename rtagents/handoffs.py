@@ -24,7 +24,8 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from rtagents import protocol as p
-from rtagents._core.schema import ObjectNode, ToolSchemaError, compile_type
+from rtagents._core.schema import ObjectNode, ToolSchemaError
+from rtagents._core.schema_compile import compile_type
 from rtagents.context import RunContextWrapper
 from rtagents.function_tools import check_tool_name, parse_arguments
 from rtagents.items import RealtimeItem

@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rtagents import protocol as p
-from rtagents._core.schema import Field, ObjectNode, compile_type
+from rtagents._core.schema import Field, ObjectNode, json_schema
+from rtagents._core.schema_compile import compile_type
 from rtagents.context import RunContextWrapper, ToolContext
 from rtagents.function_tools import (
     ToolArgumentError,
@@ -107,128 +108,127 @@ def f_nothing() -> str:
     return ""
 
 
+def _obj(title: str, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A strict parameters object, as function_tool (and the OpenAI Agents SDK) writes it."""
+    return {
+        **extra,
+        "properties": properties,
+        "required": list(properties),
+        "title": title,
+        "type": "object",
+        "additionalProperties": False,
+    }
+
+
+UNIT = {"title": "Unit", "enum": ["celsius", "fahrenheit"], "type": "string"}
+
+# What the model is told (strict, the default).  The same signatures, where the SDK accepts
+# them, are compared with the SDK's own output in test_sdk_tools_parity.py.
 SCHEMAS: dict[Any, dict[str, Any]] = {
-    f_plain: {
-        "type": "object",
-        "properties": {
-            "city": {"type": "string"},
-            "days": {"type": "integer"},
-            "detailed": {"type": "boolean"},
-            "ratio": {"type": "number"},
+    f_plain: _obj(
+        "f_plain_args",
+        {
+            "city": {"type": "string", "title": "City"},
+            "days": {"type": "integer", "title": "Days"},
+            "detailed": {"type": "boolean", "title": "Detailed"},
+            "ratio": {"type": "number", "title": "Ratio"},
         },
-        "required": ["city", "days", "detailed", "ratio"],
-        "additionalProperties": False,
-    },
-    f_defaults: {
-        "type": "object",
-        "properties": {
-            "city": {"type": "string"},
-            "days": {"type": "integer", "default": 3},
-            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "default": "celsius"},
+    ),
+    f_defaults: _obj(
+        "f_defaults_args",
+        {
+            "city": {"type": "string", "title": "City"},
+            "days": {"type": "integer", "title": "Days", "default": 3},
+            "unit": {**UNIT, "default": "celsius"},  # a $ref with a default is inlined
         },
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    f_literal: {
-        "type": "object",
-        "properties": {
-            "mode": {"type": "string", "enum": ["fast", "slow"]},
-            "level": {"type": "integer", "enum": [1, 2]},
+        **{"$defs": {"Unit": UNIT}},
+    ),
+    f_literal: _obj(
+        "f_literal_args",
+        {
+            "mode": {"enum": ["fast", "slow"], "type": "string", "title": "Mode"},
+            "level": {"$ref": "#/$defs/Level"},
         },
-        "required": ["mode", "level"],
-        "additionalProperties": False,
-    },
-    f_lists: {
-        "type": "object",
-        "properties": {
-            "cities": {"type": "array", "items": {"type": "string"}},
-            "scores": {"type": "object", "additionalProperties": {"type": "number"}},
-            "tags": {"type": "array", "items": {"type": "string"}, "default": []},
-        },
-        "required": ["cities", "scores"],
-        "additionalProperties": False,
-    },
-    f_optional: {
-        "type": "object",
-        "properties": {
-            "note": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
-            "count": {"anyOf": [{"type": "integer"}, {"type": "null"}], "default": None},
-        },
-        "required": [],
-        "additionalProperties": False,
-    },
-    f_union: {
-        "type": "object",
-        "properties": {"value": {"anyOf": [{"type": "integer"}, {"type": "string"}]}},
-        "required": ["value"],
-        "additionalProperties": False,
-    },
-    f_nested: {
-        "type": "object",
-        "properties": {
-            "trip": {
+        **{"$defs": {"Level": {"title": "Level", "enum": [1, 2], "type": "integer"}}},
+    ),
+    f_lists: _obj(
+        "f_lists_args",
+        {
+            "cities": {"items": {"type": "string"}, "type": "array", "title": "Cities"},
+            "scores": {
+                "additionalProperties": {"type": "number"},
                 "type": "object",
-                "description": "A trip with stops.",
-                "properties": {
-                    "name": {"type": "string"},
-                    "stops": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "city": {"type": "string"},
-                                "nights": {"type": "integer", "default": 1},
-                            },
-                            "required": ["city"],
-                            "additionalProperties": False,
+                "title": "Scores",
+            },
+            "tags": {"items": {"type": "string"}, "type": "array", "title": "Tags", "default": []},
+        },
+    ),
+    f_optional: _obj(
+        "f_optional_args",
+        {  # required, but nullable; default None is dropped (and still applies)
+            "note": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Note"},
+            "count": {"anyOf": [{"type": "integer"}, {"type": "null"}], "title": "Count"},
+        },
+    ),
+    f_union: _obj(
+        "f_union_args",
+        {"value": {"anyOf": [{"type": "integer"}, {"type": "string"}], "title": "Value"}},
+    ),
+    f_nested: _obj(
+        "f_nested_args",
+        {"trip": {"$ref": "#/$defs/Trip"}, "address": {"$ref": "#/$defs/Address"}},
+        **{
+            "$defs": {
+                "Stop": _obj(
+                    "Stop",
+                    {
+                        "city": {"type": "string", "title": "City"},
+                        "nights": {"type": "integer", "title": "Nights", "default": 1},
+                    },
+                ),
+                "Trip": _obj(
+                    "Trip",
+                    {
+                        "name": {"type": "string", "title": "Name"},
+                        "stops": {
+                            "items": {"$ref": "#/$defs/Stop"},
+                            "type": "array",
+                            "title": "Stops",
+                        },
+                        "budget": {
+                            "anyOf": [{"type": "number"}, {"type": "null"}],
+                            "title": "Budget",
                         },
                     },
-                    "budget": {
-                        "anyOf": [{"type": "number"}, {"type": "null"}],
-                        "default": None,
+                    description="A trip with stops.",
+                ),
+                "Address": _obj(
+                    "Address",
+                    {
+                        "street": {"type": "string", "title": "Street"},
+                        "number": {"type": "integer", "title": "Number"},
                     },
-                },
-                "required": ["name", "stops"],
-                "additionalProperties": False,
-            },
-            "address": {
-                "type": "object",
-                "properties": {"street": {"type": "string"}, "number": {"type": "integer"}},
-                "required": ["street", "number"],
-                "additionalProperties": False,
-            },
+                ),
+            }
         },
-        "required": ["trip", "address"],
-        "additionalProperties": False,
-    },
-    f_annotated: {
-        "type": "object",
-        "properties": {
-            "city": {"type": "string", "description": "The city, e.g. Paris"},
-            "raw": {"default": None},
+    ),
+    f_annotated: _obj(
+        "f_annotated_args",
+        {
+            "city": {"type": "string", "description": "The city, e.g. Paris", "title": "City"},
+            "raw": {"title": "Raw"},
         },
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    f_context: {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    f_tool_context: {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    f_positional: {
-        "type": "object",
-        "properties": {"city": {"type": "string"}, "days": {"type": "integer", "default": 1}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    f_nothing: {"type": "object", "properties": {}, "required": [], "additionalProperties": False},
+    ),
+    f_context: _obj("f_context_args", {"city": {"type": "string", "title": "City"}}),
+    f_tool_context: _obj("f_tool_context_args", {"city": {"type": "string", "title": "City"}}),
+    f_positional: _obj(
+        "f_positional_args",
+        {
+            "city": {"type": "string", "title": "City"},
+            "days": {"type": "integer", "title": "Days", "default": 1},
+        },
+    ),
+    f_nothing: _obj("f_nothing_args", {}),
 }
 
 
@@ -342,7 +342,7 @@ def test_rejected_tool_names(name: str) -> None:
 def test_docstring_styles() -> None:
     google = """Look up the weather.
 
-    More detail that is not part of the description.
+    More detail, also part of the description.
 
     Args:
         city (str): The city.
@@ -351,12 +351,16 @@ def test_docstring_styles() -> None:
     """
     sphinx = """Look up the weather.
 
+    More detail, also part of the description.
+
     :param city: The city.
         Continued on a second line.
     :param int days: How many days.
     :returns: text
     """
     numpy = """Look up the weather.
+
+    More detail, also part of the description.
 
     Parameters
     ----------
@@ -373,9 +377,16 @@ def test_docstring_styles() -> None:
     """
     for doc in (google, sphinx, numpy):
         description, params = parse_docstring(doc)
-        assert description == "Look up the weather."
-        assert params == {"city": "The city. Continued on a second line.", "days": "How many days."}
+        assert description == "Look up the weather.\n\nMore detail, also part of the description."
+        assert params == {
+            "city": "The city.\nContinued on a second line.",
+            "days": "How many days.",
+        }
     assert parse_docstring(None) == ("", {})
+    # The wrong style: what griffe does — no parameters, the sections left in the description.
+    description, params = parse_docstring(google, "sphinx")
+    assert params == {}
+    assert "Args:" in description
 
 
 def _invoke(tool: Any, arguments: Any, ctx: Any = None) -> Any:
@@ -480,28 +491,39 @@ def _to_json(value: Any) -> Any:
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_conversion_agrees_with_jsonschema(func: Any, data: st.DataObject) -> None:
-    tool = function_tool(func)
-    validator = jsonschema.Draft202012Validator(tool.params_json_schema)
+    loose = function_tool(func, strict_mode=False)
+    strict = function_tool(func)
+    loose_validator = jsonschema.Draft202012Validator(loose.params_json_schema)
+    strict_validator = jsonschema.Draft202012Validator(strict.params_json_schema)
     hints = typing.get_type_hints(func, include_extras=True)
     hints.pop("return", None)
     node = ObjectNode([Field(name, compile_type(t, name), True) for name, t in hints.items()])
-    # Arbitrary JSON: accepted by us exactly when the reference validator accepts it.
+    # Arbitrary JSON: non-strict, accepted by us exactly when the reference validator accepts
+    # it.  Strict: whatever the strict schema allows is accepted, and what we accept fits the
+    # non-strict schema (a left-out optional argument still takes its default).
     value = data.draw(st.dictionaries(st.sampled_from([*hints, "other"]), json_values))
-    try:
-        tool.on_invoke_tool(None, json.dumps(value))  # type: ignore[arg-type]
-        ours = True
-    except ToolArgumentError:
-        ours = False
-    assert ours == validator.is_valid(value), (value, ours)
+    assert _accepts(loose, value) == loose_validator.is_valid(value), value
+    if strict_validator.is_valid(value):
+        assert _accepts(strict, value), value
+    if _accepts(strict, value):
+        assert loose_validator.is_valid(value), value
     # Values of the annotated types: accepted by both, and converted back to what they were.
     typed = {
         name: data.draw(json_values if t is Any else st.from_type(t).filter(_survives_json))
         for name, t in hints.items()
     }
     wire = json.loads(json.dumps(_to_json(typed)))
-    assert validator.is_valid(wire)
+    assert strict_validator.is_valid(wire)
     converted = node.convert(wire, "")
     assert _to_json(converted) == _to_json(wire)
+
+
+def _accepts(tool: Any, value: Any) -> bool:
+    try:
+        tool.on_invoke_tool(None, json.dumps(value))
+    except ToolArgumentError:
+        return False
+    return True
 
 
 def _survives_json(value: Any) -> bool:
@@ -510,3 +532,51 @@ def _survives_json(value: Any) -> bool:
         return bool(plain == json.loads(json.dumps(plain)))
     except (TypeError, ValueError):
         return False
+
+
+# -- property: strict schemas are strict ---------------------------------------------------------
+
+_counter = iter(range(10**9))
+_scalar_types = st.sampled_from([str, int, float, bool, Any, Literal["a", "b"], Unit, Level])
+
+
+def _composite(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    def record(types: list[Any], defaults: list[bool]) -> type:
+        fields = [
+            (f"f{i}", t, dataclasses.field(default=None)) if d else (f"f{i}", t)
+            for i, (t, d) in enumerate(zip(types, defaults, strict=False))
+        ]
+        fields.sort(key=len)  # the ones without a default first
+        return dataclasses.make_dataclass(f"Record{next(_counter)}", fields)
+
+    return st.one_of(
+        st.builds(lambda t: list[t], inner),  # type: ignore[valid-type]
+        st.builds(lambda t: t | None, inner),
+        st.builds(lambda t: dict[str, t], inner),  # type: ignore[valid-type]
+        st.builds(record, st.lists(inner, min_size=1, max_size=3), st.lists(st.booleans())),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(types=st.lists(st.recursive(_scalar_types, _composite, max_leaves=6), max_size=4))
+def test_strict_schemas_close_every_object(types: list[Any]) -> None:
+    node = ObjectNode([Field(f"p{i}", compile_type(t, f"p{i}"), True) for i, t in enumerate(types)])
+    schema = json_schema(node, title="f_args")
+    jsonschema.Draft202012Validator.check_schema(schema)
+    _assert_strict(schema)
+
+
+def _assert_strict(schema: Any) -> None:
+    if isinstance(schema, dict):
+        if "properties" in schema:
+            assert schema["additionalProperties"] is False
+            assert schema["required"] == list(schema["properties"])
+        if schema.get("type") == "object" and "properties" not in schema:
+            assert schema["additionalProperties"] is not None  # a map: open on purpose
+        assert "default" not in schema or schema["default"] is not None
+        assert not ("$ref" in schema and len(schema) > 1)  # no $ref with siblings
+        for value in schema.values():
+            _assert_strict(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _assert_strict(value)

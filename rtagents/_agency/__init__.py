@@ -65,13 +65,20 @@ class Agency:
         guardrails_settings: GuardrailsSettings,
         tool_error_formatter: ToolErrorFormatter | None,
         hook_queue_size: int = 256,
+        async_tool_calls: bool = True,
     ) -> None:
         self.port = port
         self.context = context
         self.resolved: ResolvedAgent | None = None
         self._hooks = HookRunner(port, context, hooks, size=hook_queue_size)
         self._tools = ToolRunner(
-            port, history, context, self._hooks, lambda: self.agent, tool_error_formatter
+            port,
+            history,
+            context,
+            self._hooks,
+            lambda: self.agent,
+            tool_error_formatter,
+            one_at_a_time=not async_tool_calls,
         )
         self._handoffs = HandoffRunner(
             port, history, context, self._hooks, lambda: self.agent, self.switch_to

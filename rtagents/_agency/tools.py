@@ -18,6 +18,15 @@ place a call is answered: an ``error`` event for failures, the output item for t
 text rewritten by the run's ``tool_error_formatter`` where that applies), the history update, a
 response request (not for a missing tool or a cancelled call), ``tool_end`` and the
 ``on_tool_end`` hooks, and finally the turn machine is told the call is finished.
+
+Failures (an ``error`` event ``tool_<status>``): a tool that raised (``tool_error``; also a
+timeout of a ``timeout_behavior="raise_exception"`` tool), a call over the executor's cap
+(``tool_rejected``), bad arguments, a missing tool (``tool_not_found``).  A timeout of an
+``"error_as_result"`` tool is a result, as in the SDK: the model reads the timeout message, and
+``tool_end`` carries it, with no ``error`` event.  ``tool_error_formatter`` rewrites the text
+the session made up — not one a tool's own ``failure_error_function`` or
+``timeout_error_function`` wrote — with the SDK's kinds ``tool_exception``, ``tool_not_found``,
+``approval_rejected`` and ours ``timeout``, ``bad_arguments``, ``cancelled``.
 """
 
 from __future__ import annotations
@@ -44,10 +53,13 @@ from rtagents.events import (
     RealtimeToolEnd,
     RealtimeToolStart,
 )
+from rtagents.function_tools import ToolTimeoutError
 
 log = logging.getLogger("rtagents.session")
 
 DEFAULT_REJECTION = "Tool execution was not approved."
+# What tool_error_formatter is told: the SDK's kind names where it has them.
+_KINDS = {"error": "tool_exception", "not_found": "tool_not_found"}
 
 
 @attrs.define
@@ -67,6 +79,8 @@ class ToolRunner:
         hooks: HookRunner,
         current_agent: Callable[[], RealtimeAgent],
         formatter: ToolErrorFormatter | None,
+        *,
+        one_at_a_time: bool = False,
     ) -> None:
         self.port = port
         self.history = history
@@ -74,7 +88,9 @@ class ToolRunner:
         self.hooks = hooks
         self.current_agent = current_agent
         self.formatter = formatter
-        self.executor = ToolExecutor(self.done, on_start=self.started, approve=self.approve)
+        self.executor = ToolExecutor(
+            self.done, on_start=self.started, approve=self.approve, one_at_a_time=one_at_a_time
+        )
         self._approvals: dict[str, _Approval] = {}
         self._sticky: dict[str, bool] = {}  # tool name -> always approve (True) / reject (False)
 
@@ -102,6 +118,7 @@ class ToolRunner:
         approval = self._approvals[call.call_id] = _Approval(call)
         agent = call.context.agent if call.context else None
         self.port.push(RealtimeToolApprovalRequired(agent, tool, call.call_id, call.arguments))
+        self.executor.awaiting_approval(call.call_id)
         try:
             await approval.decided.wait()
         finally:
@@ -145,6 +162,20 @@ class ToolRunner:
 
     # -- outcomes ----------------------------------------------------------------------------
 
+    @staticmethod
+    def _made_up(result: ToolResult) -> bool:
+        """Whether the session wrote the text (the run's formatter may rewrite it), rather
+        than the tool's own ``failure_error_function`` / ``timeout_error_function``."""
+        tool = result.call.tool
+        if result.status in ("bad_arguments", "cancelled", "not_found"):
+            return True
+        if result.status == "timeout":
+            return tool is None or tool.timeout_error_function is None
+        if result.status == "error":
+            timed_out = isinstance(result.error, ToolTimeoutError)
+            return timed_out or tool is None or tool.failure_error_function is None
+        return False
+
     def started(self, call: ToolCall) -> None:
         assert call.tool is not None  # only a found tool starts
         agent = self._agent_of(call)
@@ -156,19 +187,15 @@ class ToolRunner:
         status = result.status
         text = result.text
         try:
-            if status in ("timeout", "bad_arguments", "cancelled") or (
-                status == "error"
-                and call.tool is not None
-                and call.tool.failure_error_function is None
-            ):
-                text = await self._format(status, call, text, result.error)
+            if self._made_up(result):
+                text = await self._format(_KINDS.get(status, status), call, text, result.error)
             if status == "not_found":
                 self.port.push(
                     RealtimeError(
                         {"type": "tool_not_found", "message": text, "call_id": call.call_id}
                     )
                 )
-            elif status in ("error", "rejected", "timeout", "bad_arguments"):
+            elif status in ("error", "rejected", "bad_arguments"):
                 self.port.push(
                     RealtimeError(
                         {

@@ -1,4 +1,4 @@
-"""The tool executor: function calls run off the audio path, each under its own timeout.
+"""The tool executor: function calls run off the audio path, each under its tool's timeout.
 
 Theory of operation
 -------------------
@@ -8,10 +8,22 @@ once, so a slow tool delays nothing else.  A call goes through, in its task:
 
 1. the approval gate (``approve(call)``, given by the session: it returns ``None`` to go on or
    the rejection text; it may wait for the app's decision as long as it takes);
-2. ``on_start``, then the tool under ``trio.move_on_after(tool.timeout)``;
+2. ``on_start``, then the tool under ``trio.move_on_after(tool.timeout_seconds)`` (no limit
+   when it is ``None``, the default: the executor adds no timeout of its own);
 3. whatever happens — a result, an exception, a timeout, bad arguments, a cancellation because
    the user barged in (tools with ``cancel_on_interrupt``) — becomes a :class:`ToolResult` with
    an output text for the model, handed to ``on_done``: every call is answered there, once.
+
+Failures follow the tool's options, with the OpenAI Agents SDK's meaning: an exception is
+answered with ``failure_error_function(ctx, error)`` (status ``error``; with ``None``, a plain
+"Tool x failed: ErrorType" for the session to report).  A timeout, with ``timeout_behavior=
+"error_as_result"``, is answered with ``timeout_error_function(ctx, ToolTimeoutError)`` or the
+SDK's ``"Tool 'x' timed out after N seconds."`` (status ``timeout``: a result, not an error);
+with ``"raise_exception"`` it is a failure (status ``error``, ``error`` a
+:class:`~rtagents.function_tools.ToolTimeoutError`) that the session reports as one.
+
+With ``one_at_a_time`` (the SDK's ``async_tool_calls=False``) approved calls take turns, in
+arrival order, each still in its own task off the event path.
 
 Overflow policy: at most ``max_calls`` calls are *in flight* (accepted and not yet answered:
 waiting for approval, running, or being answered), so at most ``max_calls`` call tasks exist.
@@ -30,6 +42,7 @@ from __future__ import annotations
 
 import collections
 import inspect
+import itertools
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -39,7 +52,12 @@ import attrs
 import trio
 
 from rtagents.context import ToolContext
-from rtagents.function_tools import FunctionTool, ToolArgumentError, tool_output_text
+from rtagents.function_tools import (
+    FunctionTool,
+    ToolArgumentError,
+    ToolTimeoutError,
+    tool_output_text,
+)
 
 log = logging.getLogger("rtagents.tools")
 
@@ -47,7 +65,7 @@ log = logging.getLogger("rtagents.tools")
 STATUSES = (
     "completed",  # the tool returned
     "error",  # the tool raised (``error`` holds the exception)
-    "timeout",
+    "timeout",  # timed out, answered as a result (timeout_behavior="error_as_result")
     "bad_arguments",  # the model's arguments did not fit the schema
     "not_found",  # no such tool
     "not_approved",  # the app rejected the call
@@ -98,6 +116,7 @@ class ToolExecutor:
         on_start: Callable[[ToolCall], None] | None = None,
         approve: Callable[[ToolCall], Awaitable[str | None]] | None = None,
         max_calls: int = 32,
+        one_at_a_time: bool = False,
     ) -> None:
         if max_calls < 1:
             raise ValueError(f"a ToolExecutor needs max_calls of at least 1, not {max_calls}")
@@ -105,6 +124,12 @@ class ToolExecutor:
         self.on_start = on_start
         self.approve = approve
         self.max_calls = max_calls
+        # async_tool_calls=False: calls run one at a time, in the order they were submitted
+        # (a call waiting for approval lets later ones pass), still off the event path.
+        self.one_at_a_time = one_at_a_time
+        # call id -> "waiting" | "approval" | "ready" | "running", in submission order
+        self._line: dict[str, str] = {}
+        self._line_moved = trio.lowlevel.ParkingLot()
         self._nursery: trio.Nursery | None = None
         # Accepted before `run` started (at most max_calls, as they are in flight).
         self._unstarted: list[ToolCall] = []
@@ -137,10 +162,18 @@ class ToolExecutor:
             self._overflow_lot.unpark()
             return
         self._counts["in_flight"] += 1
+        if self.one_at_a_time:
+            self._line[call.call_id] = "waiting"  # its place in line (see _approved_call)
         if self._nursery is None:
             self._unstarted.append(call)
         else:
             self._nursery.start_soon(self._execute, call)
+
+    def awaiting_approval(self, call_id: str) -> None:
+        """The approval gate of `call_id` waits for the app: later calls may pass it."""
+        if call_id in self._line:
+            self._line[call_id] = "approval"
+            self._line_moved.unpark_all()
 
     def cancel_interruptible(self) -> int:
         """The user barged in: cancel the running calls whose tools opted in.  Returns how
@@ -178,8 +211,11 @@ class ToolExecutor:
                 result = await self._result(call)
             finally:
                 self._counts["running"] -= 1
+                if self._line.pop(call.call_id, None) is not None:
+                    self._line_moved.unpark_all()
             key = {"completed": "completed", "timeout": "timed_out", "cancelled": "cancelled"}
-            self._counts[key.get(result.status, "failed")] += 1
+            timed_out = isinstance(result.error, ToolTimeoutError)
+            self._counts["timed_out" if timed_out else key.get(result.status, "failed")] += 1
             await self._answer(result)
         finally:
             self._counts["in_flight"] -= 1
@@ -211,10 +247,25 @@ class ToolExecutor:
                 self._counts["awaiting_approval"] -= 1
             if rejection is not None:
                 return ToolResult(call, rejection, rejection, "not_approved")
+        if not self.one_at_a_time:
+            return await self._invoke(call, tool)
+        line = self._line
+        line[call.call_id] = "ready"
+        # Our turn: no call runs, and every call before us waits for the app's approval
+        # (those are passed; one whose task has not got this far yet is not).
+        while "running" in line.values() or any(
+            state != "approval"
+            for _, state in itertools.takewhile(lambda e: e[0] != call.call_id, line.items())
+        ):
+            await self._line_moved.park()
+        line[call.call_id] = "running"
+        return await self._invoke(call, tool)
+
+    async def _invoke(self, call: ToolCall, tool: FunctionTool) -> ToolResult:
         if self.on_start is not None:
             self.on_start(call)
-        timeout = tool.timeout if tool.timeout is not None else math.inf
-        with trio.move_on_after(timeout):
+        timeout = tool.timeout_seconds
+        with trio.move_on_after(timeout if timeout is not None else math.inf):
             try:
                 output = await tool.invoke(call.context, call.arguments)  # type: ignore[arg-type]
             except ToolArgumentError as exc:
@@ -224,8 +275,25 @@ class ToolExecutor:
                 log.info("tool %s failed: %r", tool.name, exc)
                 return await self._failure(call, tool, exc)
             return ToolResult(call, output, tool_output_text(output), "completed")
-        text = f"Tool {tool.name} timed out after {tool.timeout} seconds."
-        return ToolResult(call, text, text, "timeout")
+        return await self._timed_out(call, tool, ToolTimeoutError(tool.name, timeout))  # type: ignore[arg-type]
+
+    async def _timed_out(
+        self, call: ToolCall, tool: FunctionTool, error: ToolTimeoutError
+    ) -> ToolResult:
+        if tool.timeout_behavior == "raise_exception":
+            text = f"Tool {tool.name} failed: {error}"
+            return ToolResult(call, text, text, "error", error)
+        text = str(error)
+        formatter = tool.timeout_error_function
+        if formatter is not None:
+            try:
+                formatted = formatter(call.context, error)  # type: ignore[arg-type]
+                if inspect.isawaitable(formatted):
+                    formatted = await formatted
+                text = str(formatted)
+            except Exception:
+                log.exception("the timeout_error_function of tool %s failed", tool.name)
+        return ToolResult(call, text, text, "timeout", error)
 
     async def _failure(self, call: ToolCall, tool: FunctionTool, exc: Exception) -> ToolResult:
         text = f"Tool {tool.name} failed: {type(exc).__name__}"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+
 import trio
 import trio.testing
 
@@ -53,9 +56,9 @@ async def test_outcomes(autojump_clock: trio.testing.MockClock) -> None:
     assert by_id["c1"][0] == 1.0  # calls run concurrently
     assert by_id["c2"][1].status == "timeout"
     assert by_id["c2"][0] == 2.0
-    assert "timed out after 2.0 seconds" in by_id["c2"][1].text
+    assert by_id["c2"][1].text == "Tool 'slow' timed out after 2 seconds."  # the SDK's words
     assert by_id["c3"][1].status == "error"
-    assert "bad 3" in by_id["c3"][1].text
+    assert "An error occurred while running the tool" in by_id["c3"][1].text  # no exception text
     assert by_id["c4"][1].status == "bad_arguments"
     assert by_id["c5"][1].status == "not_found"
 
@@ -94,3 +97,68 @@ async def test_a_slot_frees_once_a_call_is_answered(autojump_clock: trio.testing
     assert done == [(0.0, "c1", "rejected"), (1.0, "c0", "completed"), (3.0, "c2", "completed")]
     stats = executor.statistics()
     assert (stats.submitted, stats.rejected, stats.completed, stats.in_flight) == (3, 1, 2, 0)
+
+
+async def test_one_at_a_time_runs_calls_in_turn_in_arrival_order(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    spans: list[tuple[str, float, float]] = []
+
+    @function_tool
+    async def work(label: str) -> str:
+        start = trio.current_time()
+        await trio.sleep(1.0)
+        spans.append((label, start, trio.current_time()))
+        return label
+
+    done: list[ToolResult] = []
+
+    async def on_done(result: ToolResult) -> None:
+        done.append(result)
+
+    executor = ToolExecutor(on_done, one_at_a_time=True)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(executor.run)
+        for label in "abc":
+            args = json.dumps({"label": label})
+            executor.submit_nowait(ToolCall(f"c{label}", "work", args, work))
+        await trio.sleep(5)
+        nursery.cancel_scope.cancel()
+    assert [s[0] for s in spans] == ["a", "b", "c"]
+    assert all(prev[2] <= nxt[1] for prev, nxt in itertools.pairwise(spans))
+    assert [r.status for r in done] == ["completed"] * 3
+
+
+async def test_one_at_a_time_passes_a_call_waiting_for_approval(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    order: list[str] = []
+    decided = trio.Event()
+
+    @function_tool
+    async def work(label: str) -> str:
+        order.append(label)
+        await trio.sleep(0.5)
+        return label
+
+    async def approve(call: ToolCall) -> str | None:
+        if call.call_id == "ca":
+            executor.awaiting_approval(call.call_id)
+            await decided.wait()
+        return None
+
+    async def on_done(result: ToolResult) -> None:
+        pass
+
+    executor = ToolExecutor(on_done, approve=approve, one_at_a_time=True)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(executor.run)
+        for label in "abc":
+            args = json.dumps({"label": label})
+            executor.submit_nowait(ToolCall(f"c{label}", "work", args, work))
+        await trio.sleep(3)
+        assert order == ["b", "c"]  # "a" waits for the app; the others go, in order
+        decided.set()
+        await trio.sleep(1)
+        nursery.cancel_scope.cancel()
+    assert order == ["b", "c", "a"]

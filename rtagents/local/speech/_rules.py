@@ -163,7 +163,8 @@ class RuleBrain:
             value = self._value(words, schema)
             if value is not None:
                 arguments[name] = value
-            elif name in required:
+            elif name in required and "default" not in schema and not _nullable(schema):
+                # (strict schemas list optional parameters as required, with their default)
                 return {}, name
         return arguments, None
 
@@ -234,3 +235,14 @@ def _plain(value: object) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}: {_plain(v)}" for k, v in value.items())
     return str(value)
+
+
+def _nullable(schema: Mapping[str, object]) -> bool:
+    """Whether a (strict) schema lets the value be null: an optional parameter."""
+    kind = schema.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return True
+    options = schema.get("anyOf")
+    return isinstance(options, list) and any(
+        isinstance(o, Mapping) and o.get("type") == "null" for o in options
+    )
