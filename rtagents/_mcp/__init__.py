@@ -1,0 +1,1 @@
+"""The implementation behind :mod:`rtagents.mcp` (see its docstring); import from there."""
