@@ -1,17 +1,41 @@
 """What a :class:`~rtagents.session.RealtimeSession` tells its consumer.
 
-The names and ``type`` strings are those of the OpenAI Agents SDK's realtime session events, so
-code written against it reads the same.  Every event is a frozen, slotted attrs class.  Audio is
-``bytes`` in the session's output format; reprs never show audio.
+The names, fields and ``type`` strings are those of the OpenAI Agents SDK's realtime session
+events, so code written against it reads the same; every event has ``info``
+(:class:`RealtimeEventInfo`, the run context), filled in when the session queues it.  Every
+event is a frozen, slotted attrs class.  Audio is ``bytes`` in the session's output format;
+reprs never show audio.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal, TypeAlias
 
 import attrs
 
+from rtagents.context import RunContextWrapper
 from rtagents.items import RealtimeItem
+
+
+@attrs.frozen
+class RealtimeEventInfo:
+    """What every event carries besides its own fields: the session's run context."""
+
+    context: RunContextWrapper[Any]
+
+
+#: ``info`` is set by the session's event queue when the event is queued (one object per
+#: session); events made outside a session have ``None``.
+_NO_INFO: Any = None
+
+
+def _items(items: Iterable[RealtimeItem]) -> list[RealtimeItem]:
+    return list(items)
+
+
+def _results(results: Iterable[Any]) -> list[Any]:
+    return list(results)
 
 
 def _audio_repr(data: bytes) -> str:
@@ -24,6 +48,7 @@ class RealtimeAgentStartEvent:
 
     agent: Any
     response_id: str | None = None
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
     type: Literal["agent_start"] = "agent_start"
 
 
@@ -34,6 +59,7 @@ class RealtimeAgentEndEvent:
     agent: Any
     response_id: str | None = None
     status: str | None = None
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
     type: Literal["agent_end"] = "agent_end"
 
 
@@ -45,6 +71,7 @@ class RealtimeAudio:
     item_id: str
     content_index: int
     response_id: str
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
     type: Literal["audio"] = "audio"
 
     @property
@@ -57,6 +84,7 @@ class RealtimeAudio:
 class RealtimeAudioEnd:
     item_id: str
     content_index: int
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
     type: Literal["audio_end"] = "audio_end"
 
 
@@ -66,6 +94,7 @@ class RealtimeAudioInterrupted:
 
     item_id: str
     content_index: int
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
     type: Literal["audio_interrupted"] = "audio_interrupted"
 
 
@@ -75,6 +104,7 @@ class RealtimeToolStart:
     tool: Any
     call_id: str
     arguments: str
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
     type: Literal["tool_start"] = "tool_start"
 
 
@@ -85,6 +115,7 @@ class RealtimeToolEnd:
     call_id: str
     arguments: str
     output: Any
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
     type: Literal["tool_end"] = "tool_end"
 
 
@@ -94,6 +125,7 @@ class RealtimeToolApprovalRequired:
     tool: Any
     call_id: str
     arguments: str
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
     type: Literal["tool_approval_required"] = "tool_approval_required"
 
 
@@ -101,25 +133,31 @@ class RealtimeToolApprovalRequired:
 class RealtimeHandoffEvent:
     from_agent: Any
     to_agent: Any
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
     type: Literal["handoff"] = "handoff"
 
 
 @attrs.frozen
 class RealtimeHistoryAdded:
     item: RealtimeItem
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
     type: Literal["history_added"] = "history_added"
 
 
 @attrs.frozen
 class RealtimeHistoryUpdated:
-    history: tuple[RealtimeItem, ...]
+    """The whole history (a new list each time)."""
+
+    history: list[RealtimeItem] = attrs.field(converter=_items)
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
     type: Literal["history_updated"] = "history_updated"
 
 
 @attrs.frozen
 class RealtimeGuardrailTripped:
-    guardrail_results: tuple[Any, ...]
+    guardrail_results: list[Any] = attrs.field(converter=_results)
     message: str
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
     type: Literal["guardrail_tripped"] = "guardrail_tripped"
 
 
@@ -128,6 +166,7 @@ class RealtimeInputAudioTimeoutTriggered:
     item_id: str
     audio_start_ms: int
     audio_end_ms: int
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
     type: Literal["input_audio_timeout_triggered"] = "input_audio_timeout_triggered"
 
 
@@ -140,14 +179,19 @@ class RealtimeError:
     with ``type`` and ``message``."""
 
     error: Any
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
     type: Literal["error"] = "error"
 
 
 @attrs.frozen
 class RealtimeRawModelEvent:
-    """Every event from the model link, first, as decoded (a protocol event or link event)."""
+    """Every model event, before what it means for the session: ``data`` is the SDK's model
+    event (:mod:`rtagents.model_events`), ``wire`` the GA protocol event (or link event) it
+    came from."""
 
     data: Any
+    wire: Any = attrs.field(default=None, repr=False, eq=False)
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
     type: Literal["raw_model_event"] = "raw_model_event"
 
 

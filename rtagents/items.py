@@ -1,48 +1,86 @@
 """The session's local history: conversation items as the app sees them.
 
-Items mirror the OpenAI Agents SDK's realtime items (``type``, ``role``, ``content``, ``status``),
-without audio bytes: history keeps what was said (text and transcripts), not the sound.  They
-are built from the protocol's items with :func:`from_protocol`, and updated by replacing them
-(they are frozen).
+Items mirror the OpenAI Agents SDK's realtime items (``type``, ``role``, ``content`` as a list,
+``status``, ``model_dump()``), without audio bytes: history keeps what was said (text and
+transcripts), not the sound (``audio`` is always ``None``, as in the SDK's history).  They are
+built from the protocol's items with :func:`from_protocol`, and updated by replacing them (they
+are frozen; treat their lists as read-only).
 """
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias
+import json
+from collections.abc import Iterable
+from typing import Any, Literal, TypeAlias
 
 import attrs
 
 from rtagents import protocol as p
 
 
+def _strip_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_none(v) for v in value]
+    return value
+
+
+def _user_parts(parts: Iterable[InputText | InputAudio | InputImage]) -> list[Any]:
+    return list(parts)
+
+
+def _assistant_parts(parts: Iterable[AssistantText | AssistantAudio]) -> list[Any]:
+    return list(parts)
+
+
+def _system_parts(parts: Iterable[InputText]) -> list[Any]:
+    return list(parts)
+
+
+class _Dumpable:
+    """``model_dump`` / ``model_dump_json`` as the SDK's pydantic items have them."""
+
+    __slots__ = ()
+
+    def model_dump(self, *, exclude_none: bool = False, mode: str = "python") -> dict[str, Any]:
+        data = attrs.asdict(self, recurse=True)  # type: ignore[arg-type]
+        return _strip_none(data) if exclude_none else data
+
+    def model_dump_json(self, *, exclude_none: bool = False, indent: int | None = None) -> str:
+        return json.dumps(self.model_dump(exclude_none=exclude_none), indent=indent)
+
+
 @attrs.frozen
-class InputText:
+class InputText(_Dumpable):
     text: str | None = None
     type: Literal["input_text"] = "input_text"
 
 
 @attrs.frozen
-class InputAudio:
+class InputAudio(_Dumpable):
     transcript: str | None = None
+    audio: str | None = attrs.field(default=None, kw_only=True, repr=False)
     type: Literal["input_audio"] = "input_audio"
 
 
 @attrs.frozen
-class InputImage:
+class InputImage(_Dumpable):
     image_url: str | None = attrs.field(default=None, repr=lambda u: f"<{len(u or '')} chars>")
     detail: str | None = None
     type: Literal["input_image"] = "input_image"
 
 
 @attrs.frozen
-class AssistantText:
+class AssistantText(_Dumpable):
     text: str | None = None
     type: Literal["text"] = "text"
 
 
 @attrs.frozen
-class AssistantAudio:
+class AssistantAudio(_Dumpable):
     transcript: str | None = None
+    audio: str | None = attrs.field(default=None, kw_only=True, repr=False)
     type: Literal["audio"] = "audio"
 
 
@@ -50,9 +88,9 @@ ItemStatus: TypeAlias = Literal["in_progress", "completed", "incomplete"]
 
 
 @attrs.frozen
-class UserMessageItem:
+class UserMessageItem(_Dumpable):
     item_id: str
-    content: tuple[InputText | InputAudio | InputImage, ...]
+    content: list[InputText | InputAudio | InputImage] = attrs.field(converter=_user_parts)
     previous_item_id: str | None = None
     status: ItemStatus | None = None
     type: Literal["message"] = "message"
@@ -60,12 +98,12 @@ class UserMessageItem:
 
 
 @attrs.frozen
-class AssistantMessageItem:
+class AssistantMessageItem(_Dumpable):
     """``truncated_at_ms`` is set when the user cut the answer off: the audio after that point
     was never heard (and the server dropped it, with its transcript)."""
 
     item_id: str
-    content: tuple[AssistantText | AssistantAudio, ...]
+    content: list[AssistantText | AssistantAudio] = attrs.field(converter=_assistant_parts)
     previous_item_id: str | None = None
     status: ItemStatus | None = None
     truncated_at_ms: int | None = None
@@ -74,9 +112,9 @@ class AssistantMessageItem:
 
 
 @attrs.frozen
-class SystemMessageItem:
+class SystemMessageItem(_Dumpable):
     item_id: str
-    content: tuple[InputText, ...]
+    content: list[InputText] = attrs.field(converter=_system_parts)
     previous_item_id: str | None = None
     status: ItemStatus | None = None
     type: Literal["message"] = "message"
@@ -84,7 +122,7 @@ class SystemMessageItem:
 
 
 @attrs.frozen
-class RealtimeToolCallItem:
+class RealtimeToolCallItem(_Dumpable):
     item_id: str
     call_id: str
     name: str
@@ -97,6 +135,14 @@ class RealtimeToolCallItem:
 
 RealtimeMessageItem: TypeAlias = UserMessageItem | AssistantMessageItem | SystemMessageItem
 RealtimeItem: TypeAlias = RealtimeMessageItem | RealtimeToolCallItem
+
+
+@attrs.frozen
+class RealtimeResponse(_Dumpable):
+    """A response and its output items (the SDK declares it; sessions do not emit it)."""
+
+    id: str
+    output: list[RealtimeMessageItem] = attrs.field(factory=list)
 
 
 def from_protocol(

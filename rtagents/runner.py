@@ -1,36 +1,127 @@
 """Starting sessions: :class:`RealtimeRunner` (the OpenAI Agents SDK's shape) and
-:func:`open_session` (the trio-first one)."""
+:func:`open_session` (the trio-first one).
+
+``RealtimeRunner(agent, model=None, config=None)`` and ``await runner.run(context=None,
+model_config=None)`` are the SDK's calls: ``config`` is the SDK's ``RealtimeRunConfig`` dict (or
+our :class:`~rtagents.config.RealtimeRunConfig`), ``model_config`` its ``RealtimeModelConfig``
+dict.  ``run`` only builds the session; it connects on ``async with``.  Without ``model`` each
+run gets its own OpenAI model object, so one runner may serve many concurrent sessions (the SDK
+shares one model per runner, one session at a time).
+
+The class-level shape ``await RealtimeRunner.run(agent, session=..., context=..., hooks=...,
+config=...)`` is accepted too: ``session`` is the session's model settings (the SDK's settings
+dict or a ``SessionConfig``), ``hooks`` the run hooks.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, overload
 
+import attrs
+
+from rtagents import protocol as p
 from rtagents.agent import RealtimeAgent
-from rtagents.config import RealtimeRunConfig
+from rtagents.config import RealtimeRunConfig, RealtimeSessionModelSettings
+from rtagents.hooks import RealtimeRunHooks
+from rtagents.models import RealtimeModel, RealtimeModelConfig
 from rtagents.session import RealtimeSession
+
+RunConfigLike = RealtimeRunConfig | Mapping[str, Any] | None
 
 
 @contextlib.asynccontextmanager
 async def open_session(
-    agent: RealtimeAgent, config: RealtimeRunConfig | None = None, *, context: Any = None
+    agent: RealtimeAgent,
+    config: RunConfigLike = None,
+    *,
+    context: Any = None,
+    model: RealtimeModel | None = None,
+    model_config: RealtimeModelConfig | None = None,
 ) -> AsyncIterator[RealtimeSession]:
     """The trio-first entry point: a connected session for the duration of the block."""
-    async with RealtimeSession(agent, config or RealtimeRunConfig(), context) as session:
+    session = RealtimeSession(agent, config, context, model=model, model_config=model_config)
+    async with session:
         yield session
+
+
+class _Run:
+    """``run`` on an instance (the SDK's call) or on the class (the seed's one-call shape)."""
+
+    @overload
+    def __get__(self, instance: None, owner: type[RealtimeRunner]) -> _ClassRun: ...
+
+    @overload
+    def __get__(self, instance: RealtimeRunner, owner: type[RealtimeRunner]) -> _InstanceRun: ...
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        if instance is None:
+            return _class_run
+        return instance._run
+
+
+_InstanceRun = Callable[..., Awaitable[RealtimeSession]]
+_ClassRun = Callable[..., Awaitable[RealtimeSession]]
+
+
+async def _class_run(
+    agent: RealtimeAgent,
+    *,
+    session: RealtimeSessionModelSettings | p.SessionConfig | None = None,
+    context: Any = None,
+    hooks: RealtimeRunHooks | None = None,
+    config: RunConfigLike = None,
+    model: RealtimeModel | None = None,
+    model_config: RealtimeModelConfig | None = None,
+) -> RealtimeSession:
+    """``RealtimeRunner.run(agent, session=..., context=..., hooks=..., config=...)``."""
+    run_config = RealtimeRunConfig.coerce(config)
+    changes: dict[str, Any] = {}
+    if session is not None:
+        if run_config.model_settings is not None:
+            raise ValueError("give the session settings once: session= or config.model_settings")
+        changes["model_settings"] = session
+    if hooks is not None:
+        changes["hooks"] = hooks
+    run_config = attrs.evolve(run_config, **changes)
+    runner: RealtimeRunner = RealtimeRunner(agent, model=model, config=run_config)
+    return await runner._run(context=context, model_config=model_config)
 
 
 class RealtimeRunner:
     """Mirrors the OpenAI Agents SDK: ``async with await RealtimeRunner(agent).run() as s``."""
 
-    def __init__(self, starting_agent: RealtimeAgent, *, config: RealtimeRunConfig | None = None):
+    def __init__(
+        self,
+        starting_agent: RealtimeAgent,
+        *,
+        model: RealtimeModel | None = None,
+        config: RunConfigLike = None,
+    ) -> None:
+        if not isinstance(starting_agent, RealtimeAgent):
+            raise TypeError(
+                f"starting_agent must be a RealtimeAgent, not {type(starting_agent).__name__}"
+            )
+        if model is not None and not isinstance(model, RealtimeModel):
+            raise TypeError(f"model must be a RealtimeModel, not {type(model).__name__}")
         self.starting_agent = starting_agent
-        self.config = config or RealtimeRunConfig()
+        self.model = model
+        self.config = RealtimeRunConfig.coerce(config)  # checked now, not at connect time
 
-    async def run(
-        self, *, context: Any = None, config: RealtimeRunConfig | None = None
+    run = _Run()
+
+    async def _run(
+        self,
+        *,
+        context: Any = None,
+        model_config: RealtimeModelConfig | None = None,
+        config: RunConfigLike = None,
     ) -> RealtimeSession:
         """A session, not yet connected (no I/O happens until ``async with``).  `context` is
-        the app's object, handed to tools, guardrails, hooks and dynamic instructions."""
-        return RealtimeSession(self.starting_agent, config or self.config, context)
+        the app's object, handed to tools, guardrails, hooks and dynamic instructions;
+        `model_config` the SDK's connection dict; `config` (ours) replaces the runner's."""
+        run_config = RealtimeRunConfig.coerce(config) if config is not None else self.config
+        return RealtimeSession(
+            self.starting_agent, run_config, context, model=self.model, model_config=model_config
+        )

@@ -33,35 +33,55 @@ item, as the OpenAI Agents SDK does.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 import trio
 
 from rtagents import items as it
+from rtagents import model_inputs as mi
 from rtagents import protocol as p
 from rtagents._agency import Agency
 from rtagents._core import router as r
 from rtagents._core import turns
+from rtagents._core.settings import format_name, session_config_from_settings
 from rtagents.actors import CaptureActor, PlaybackActor, PlaybackPosition, VadActor
 from rtagents.actors.app_events import EventQueue
+from rtagents.actors.listeners import ListenerActor
 from rtagents.actors.uplink import Uplink
 from rtagents.actors.vad import VadSpeechStarted, VadSpeechStopped
 from rtagents.agent import RealtimeAgent, ResolvedAgent
 from rtagents.audio import AudioFrame
-from rtagents.config import RealtimeRunConfig
+from rtagents.config import (
+    RealtimeRunConfig,
+    RealtimeUserInput,
+    SessionSettings,
+    user_message_item,
+)
 from rtagents.context import RunContextWrapper, Usage
 from rtagents.events import (
     RealtimeAudio,
     RealtimeAudioInterrupted,
     RealtimeError,
+    RealtimeEventInfo,
     RealtimeHistoryUpdated,
+    RealtimeRawModelEvent,
     RealtimeSessionEvent,
 )
-from rtagents.models import ModelLinkError, OpenAIRealtimeLink
+from rtagents.model_events import RealtimeModelAudioInterruptedEvent
+from rtagents.models import (
+    LinkFactoryModel,
+    ModelLinkError,
+    OpenAIRealtimeWebSocketModel,
+    RealtimeModel,
+    RealtimeModelConfig,
+    RealtimePlaybackTracker,
+    connection_config,
+)
 
 log = logging.getLogger("rtagents.session")
 
@@ -90,25 +110,46 @@ class SessionStatistics:
     capture: Any
     vad: Any
     playback: Any
+    listeners: Any  # session.model's listeners (delivered, failed, dropped)
 
 
 class RealtimeSession:
     """One live conversation.  Made by :func:`open_session` or :class:`RealtimeRunner`."""
 
     def __init__(
-        self, agent: RealtimeAgent, config: RealtimeRunConfig, context: Any = None
+        self,
+        agent: RealtimeAgent,
+        config: RealtimeRunConfig | Mapping[str, Any] | None = None,
+        context: Any = None,
+        *,
+        model: RealtimeModel | None = None,
+        model_config: RealtimeModelConfig | None = None,
     ) -> None:
+        config = RealtimeRunConfig.coerce(config)
         self.starting_agent = agent
         self.config = config
-        model = attrs.evolve(config.model, audio_queue_size=config.uplink_queue_frames)
-        factory: Callable[[Any], Any] = config.link_factory or OpenAIRealtimeLink
-        self._link = factory(model)
+        if model is None:
+            factory = config.link_factory
+            model = LinkFactoryModel(factory) if factory else OpenAIRealtimeWebSocketModel()
+        self._model = model
+        connection = connection_config(
+            attrs.evolve(config.model, audio_queue_size=config.uplink_queue_frames), model_config
+        )
+        self._settings = SessionSettings.build(
+            config,
+            (model_config or {}).get("initial_model_settings") or {},
+            attach_to_call=connection.call_id is not None,
+        )
+        self._tracker: RealtimePlaybackTracker | None = (model_config or {}).get("playback_tracker")
+        self._link = model.open_link(connection)
         self._link.set_handler(self._on_link_event)
-        self._events = EventQueue(config.event_queue_size)
-        self._machine = turns.TurnMachine(assume_realtime_playback=config.audio_sink is None)
         self.context: RunContextWrapper[Any] = RunContextWrapper(context)
+        self._events = EventQueue(config.event_queue_size, RealtimeEventInfo(self.context))
+        self._listeners = ListenerActor(lambda: self._model.listeners, self._listener_failed)
+        assume = config.audio_sink is None and self._tracker is None
+        self._machine = turns.TurnMachine(assume_realtime_playback=assume)
         self._router = r.ServerEventRouter(
-            usage=self.context.usage, raw_events=config.raw_events, settings=config.model_settings
+            usage=self.context.usage, raw_events=config.raw_events, settings=self._settings.base
         )
         self._history = self._router.history
         self._agency = Agency(
@@ -119,6 +160,7 @@ class RealtimeSession:
             output_guardrails=config.output_guardrails,
             guardrails_settings=config.guardrails_settings,
             tool_error_formatter=config.tool_error_formatter,
+            async_tool_calls=config.async_tool_calls,
         )
         self._uplink = Uplink(self._link, self._router.input_format)
         self._nursery: trio.Nursery | None = None
@@ -129,7 +171,7 @@ class RealtimeSession:
         self._vad: VadActor | None = None
         self._playback: PlaybackActor | None = None
         self._appliers: dict[type, Callable[[Any], None]] = {
-            r.Emit: lambda e: self._events.push(e.event),
+            r.Emit: self._emit,
             r.Feed: lambda e: self._feed(e.input, e.audio),
             r.Send: lambda e: self._send_soon(e.event),
             r.EndAudio: self._end_audio,
@@ -146,13 +188,16 @@ class RealtimeSession:
         self._timeouts = 0
         self._unexpected = 0
         self._last_barge_in_at: float | None = None
+        self._tracked: tuple[str, int, float] | None = None  # the tracker's last position fed
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def _start(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
         config = self.config
+        self._model.attach(self)
         await nursery.start(self._agency.run)
+        await nursery.start(self._listeners.run)
         if config.audio_sink is not None:
             self._playback = PlaybackActor(
                 config.audio_sink,
@@ -185,6 +230,7 @@ class RealtimeSession:
         if self._closed:
             return
         self._closed = True
+        self._model.detach(self)
         with trio.CancelScope(shield=True), trio.move_on_after(2):
             await self._link.aclose()
             # The session owns the source and sink it was given: a WAV file is only complete
@@ -194,6 +240,7 @@ class RealtimeSession:
                 if closer is not None:
                     await closer()
         self._events.close()
+        self._listeners.close()
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
 
@@ -213,6 +260,15 @@ class RealtimeSession:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
         await self._stack.aclose()
+
+    async def enter(self) -> RealtimeSession:
+        """The SDK's ``await session.enter()``: connect without ``async with``.  Call
+        :meth:`exit` (or ``close`` then ``exit``) later *from the same task*: the session's
+        nursery lives in the task that entered it (``async with`` is the safer form)."""
+        return await self.__aenter__()
+
+    async def exit(self) -> None:
+        await self.__aexit__(None, None, None)
 
     def __aiter__(self) -> RealtimeSession:
         # The session is its own iterator (not an async generator), so breaking out of an
@@ -234,9 +290,10 @@ class RealtimeSession:
 
     # -- the app's side ----------------------------------------------------------------------
 
-    async def send_message(self, message: str | p.MessageItem) -> None:
-        """A user message (text, or a message item with text and images), then a response."""
-        item = p.MessageItem.user_text(message) if isinstance(message, str) else message
+    async def send_message(self, message: RealtimeUserInput | p.MessageItem) -> None:
+        """A user message, then a response: text, the SDK's message dict (``input_text`` and
+        ``input_image`` parts), or a protocol message item."""
+        item = user_message_item(message)
         await self._link.send(p.ConversationItemCreate(item=item))
         self._feed(turns.UserInputSent())
         await self.request_response()
@@ -268,10 +325,12 @@ class RealtimeSession:
         current agent stays."""
         await self._agency.switch_to(agent)
 
-    async def approve_tool_call(self, call_id: str, *, always: bool = False) -> bool:
+    async def approve_tool_call(self, call_id: str, *, always: bool = False) -> None:
         """Run a call that waits for approval (``tool_approval_required``).  ``always``: approve
-        every later call of that tool without asking.  False if no such call is waiting."""
-        return self._agency.decide(call_id, approve=True, always=always, message=None)
+        every later call of that tool without asking.  An unknown call id does nothing (see
+        :attr:`pending_tool_approvals`)."""
+        if not self._agency.decide(call_id, approve=True, always=always, message=None):
+            log.debug("approve_tool_call: no call %s waits for approval", call_id)
 
     async def reject_tool_call(
         self,
@@ -280,11 +339,19 @@ class RealtimeSession:
         *,
         always: bool = False,
         rejection_message: str | None = None,
-    ) -> bool:
+    ) -> None:
         """Refuse a call that waits for approval; the model reads `reason` (else the run's
-        ``tool_error_formatter``, else "Tool execution was not approved.")."""
+        ``tool_error_formatter``, else "Tool execution was not approved.").  An unknown call
+        id does nothing."""
         message = reason if reason is not None else rejection_message
-        return self._agency.decide(call_id, approve=False, always=always, message=message)
+        if not self._agency.decide(call_id, approve=False, always=always, message=message):
+            log.debug("reject_tool_call: no call %s waits for approval", call_id)
+
+    @property
+    def model(self) -> RealtimeModel:
+        """The model this session talks to (the SDK's ``session.model``: ``send_event``,
+        ``add_listener``)."""
+        return self._model
 
     @property
     def agent(self) -> RealtimeAgent:
@@ -339,6 +406,7 @@ class RealtimeSession:
             capture=stats(self._capture),
             vad=stats(self._vad),
             playback=stats(self._playback),
+            listeners=self._listeners.statistics(),
             tools=tools,
             pending_approvals=len(self._agency.pending_approvals()),
             hooks_called=self._agency.hooks_called,
@@ -351,23 +419,9 @@ class RealtimeSession:
     # -- the port the agency uses ------------------------------------------------------------
 
     def session_config(self, resolved: ResolvedAgent, *, initial: bool) -> p.SessionConfig:
-        """What ``session.update`` says for `resolved` (see :class:`RealtimeRunConfig`)."""
-        base = p.SessionConfig(
-            instructions=resolved.instructions,
-            tools=resolved.protocol_tools(),
-            prompt=resolved.agent.prompt,
-        )
-        if self.config.model_settings is None:
-            return base
-        agent_fields = () if initial else ("instructions", "tools", "prompt")
-        overrides = {
-            f.name: getattr(self.config.model_settings, f.name)
-            for f in attrs.fields(p.SessionConfig)
-            if f.name != "raw"
-            and f.name not in agent_fields
-            and getattr(self.config.model_settings, f.name) not in (None, p.UNSET)
-        }
-        return attrs.evolve(base, **overrides)
+        """What ``session.update`` says for `resolved` (see :class:`SessionSettings`)."""
+        config: p.SessionConfig = self._settings.for_agent(resolved, initial=initial)
+        return config
 
     def push(self, event: RealtimeSessionEvent) -> None:
         self._events.push(event)
@@ -404,17 +458,27 @@ class RealtimeSession:
             log.exception("error handling %s", getattr(event, "type", event))
             self._events.push(RealtimeError({"type": "session_error", "message": str(exc)}))
 
+    def _emit(self, effect: r.Emit) -> None:
+        event = effect.event
+        self._events.push(event)
+        if event.type == "raw_model_event":
+            self._listeners.push(event)
+
     def _end_audio(self, effect: r.EndAudio) -> None:
         if self._playback is not None:
             self._playback.end_item(effect.item_id)
 
     def _session_changed(self, effect: r.SessionChanged) -> None:
         self._machine.server_cancels_on_speech = effect.server_cancels_on_speech
+        if self._tracker is not None:
+            self._tracker.set_audio_format(format_name(effect.output_format))
         self._uplink.set_format(effect.input_format)
         if self._playback is not None:
             self._playback.set_input_format(effect.output_format)
 
     def _feed(self, event: turns.TurnInput, audio: bytes = b"") -> None:
+        if self._tracker is not None and not isinstance(event, turns.PlaybackProgressed):
+            self._poll_tracker()
         for action in self._machine.handle(event, trio.current_time()):
             self._execute(action, event, audio)
         # Wake the ticker only for an earlier deadline: a later one (most inputs push it
@@ -452,6 +516,14 @@ class RealtimeSession:
         elif isinstance(action, turns.DeleteItem):
             self._send_soon(p.ConversationItemDelete(item_id=action.item_id))
         elif isinstance(action, turns.AudioInterrupted):
+            if self._tracker is not None:
+                self._tracker.on_interrupted()
+                self._tracked = None
+            if self.config.raw_events:
+                model_event = RealtimeModelAudioInterruptedEvent(
+                    action.item_id, action.content_index
+                )
+                self._emit(r.Emit(RealtimeRawModelEvent(model_event)))
             self._events.push(RealtimeAudioInterrupted(action.item_id, action.content_index))
         elif isinstance(action, turns.TurnTimedOut):
             self._timeouts += 1
@@ -472,6 +544,56 @@ class RealtimeSession:
             self._events.push(RealtimeError({"type": "send_queue_full", "message": message}))
         except ModelLinkError as exc:
             log.debug("not sent (%s): %r", exc, event)  # closed: nothing left to correct
+
+    def _poll_tracker(self) -> None:
+        """Feed the app's playback tracker's position to the turn table when it moved (the
+        tracker may be written from an audio thread: it is read, never waited on)."""
+        assert self._tracker is not None
+        state = self._tracker.get_state()
+        item_id = state["current_item_id"]
+        if item_id is None:
+            return
+        position = (item_id, state["current_item_content_index"] or 0, state["elapsed_ms"] or 0.0)
+        if position != self._tracked:
+            self._tracked = position
+            self._feed(turns.PlaybackProgressed(*position))
+
+    async def send_model_event(self, event: Any) -> None:
+        """``session.model.send_event``: the SDK's model inputs, or a GA client event."""
+        if isinstance(event, mi.RealtimeModelSendRawMessage):
+            message = event.message
+            body = {"type": message["type"], **(message.get("other_data") or {})}
+            wire = p.decode_client_event(json.dumps(body))
+            if isinstance(wire, p.ClientProtocolError):
+                raise ValueError(f"not a valid client event: {wire.reason}")
+            event = wire
+        if isinstance(event, mi.RealtimeModelSendUserInput):
+            await self.send_message(event.user_input)
+        elif isinstance(event, mi.RealtimeModelSendAudio):
+            await self.send_audio(event.audio, commit=event.commit)
+        elif isinstance(event, mi.RealtimeModelSendInterrupt):
+            self._feed(turns.InterruptRequested(event.response_id))
+        elif isinstance(event, mi.RealtimeModelSendSessionUpdate):
+            update = session_config_from_settings(event.session_settings, defaults=False)
+            await self.send(p.SessionUpdate(session=update))
+        elif isinstance(event, mi.RealtimeModelSendToolOutput):
+            call = event.tool_call
+            output = p.FunctionCallOutputItem(call_id=call.call_id, output=event.output)
+            await self.send(p.ConversationItemCreate(item=output))
+            if event.start_response:
+                await self.request_response()
+        elif isinstance(event, p.ResponseCreate):
+            # The app's own response.create takes its turn in the sequencer, with its params.
+            create = self._router.sequencer.request(event)
+            if create is not None:
+                await self.send(create)
+        elif isinstance(event, p.ClientEvent):
+            await self.send(event)
+        else:
+            raise TypeError(f"cannot send {type(event).__name__} to the model")
+
+    def _listener_failed(self, message: str) -> None:
+        self._events.push(RealtimeError({"type": "listener_error", "message": message}))
 
     def _on_vad(self, event: VadSpeechStarted | VadSpeechStopped) -> None:
         if isinstance(event, VadSpeechStarted):

@@ -37,9 +37,18 @@ FORBIDDEN = {
 LAYERS = [
     ("rtagents.native",),
     ("rtagents.protocol",),
-    ("rtagents._core", "rtagents.context", "rtagents.items", "rtagents.events"),
+    (
+        "rtagents._core",
+        "rtagents.context",
+        "rtagents.items",
+        "rtagents.events",
+        "rtagents.model_events",
+        "rtagents.model_inputs",
+    ),
     ("rtagents.audio",),
     (
+        "rtagents._mcp",
+        "rtagents.mcp",
         "rtagents.function_tools",
         "rtagents.guardrails",
         "rtagents.hooks",
@@ -204,6 +213,9 @@ def test_the_top_level_is_the_public_api() -> None:
         "handoffs",
         "hooks",
         "items",
+        "mcp",
+        "model_events",
+        "model_inputs",
         "runner",
         "session",
     ]

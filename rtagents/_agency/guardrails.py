@@ -121,13 +121,11 @@ class GuardrailRunner:
         self._tripped.append(response_id)
         self.trips += 1
         self._debouncer.forget_response(response_id)
-        self.port.push(RealtimeGuardrailTripped(tuple(results), text))
+        self.port.push(RealtimeGuardrailTripped(results, text))
         self.port.interrupt_response(response_id)
         if self.port.is_latest_response(response_id):
+            # The SDK's words and role (a user message), so a port's prompts still fit.
             names = ", ".join(r.guardrail.get_name() for r in tripped)
-            note = (
-                f"guardrail triggered: {names}. Your previous answer was stopped there; "
-                "answer again without that content."
-            )
-            await self.port.send(p.ConversationItemCreate(item=p.MessageItem.system_text(note)))
+            note = p.MessageItem.user_text(f"guardrail triggered: {names}")
+            await self.port.send(p.ConversationItemCreate(item=note))
             await self.port.request_response()

@@ -6,7 +6,7 @@ item is merged (transcripts and text the update lacks are kept, see :func:`items
 announced with the whole history (``history_updated``) only if it changed; transcript and text
 deltas update the assistant item as they arrive; an input transcription fills the user item's
 audio part; a tool call gets its output when the session sends it; a truncated answer is marked
-with where it was cut.
+with where it was cut, and announced once the server's copy, cut there, has been retrieved.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ HistoryEvent = RealtimeHistoryAdded | RealtimeHistoryUpdated
 class History:
     def __init__(self) -> None:
         self.items: list[it.RealtimeItem] = []
+        # Items marked truncated whose cut transcript has not arrived yet (see mark_truncated).
+        self._cut: set[str] = set()
 
     def _updated(self) -> list[HistoryEvent]:
         return [RealtimeHistoryUpdated(tuple(self.items))]
@@ -43,7 +45,9 @@ class History:
                 self.items.insert(after + 1, new)
             return [RealtimeHistoryAdded(new)]
         merged = it.merge(self.items[index], new)
-        if merged == self.items[index]:
+        announce = new.item_id in self._cut
+        self._cut.discard(new.item_id)
+        if merged == self.items[index] and not announce:
             return []
         self.items[index] = merged
         return self._updated()
@@ -103,7 +107,10 @@ class History:
         self.items[index] = attrs.evolve(  # type: ignore[index]
             item, truncated_at_ms=audio_end_ms, status="incomplete"
         )
-        return self._updated()
+        # Announced when the item comes back with the transcript cut where it was heard (the
+        # session retrieves it), so the app never sees a "truncated" item with its full text.
+        self._cut.add(item_id)
+        return []
 
     def delete(self, item_id: str) -> list[HistoryEvent]:
         if self.index(item_id) is None:

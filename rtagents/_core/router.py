@@ -3,9 +3,10 @@
 Theory of operation
 -------------------
 :meth:`ServerEventRouter.route` takes one event from the model link and returns *effects*,
-values that the session carries out in order: events for the app (:class:`Emit`), inputs for the
-turn machine (:class:`Feed`, with the audio of an ``AudioReceived``), client events to send
-(:class:`Send`), the end of an item's audio for playback (:class:`EndAudio`), a changed server
+values that the session carries out in order: events for the app (:class:`Emit`; first the raw
+model events of :mod:`rtagents._core.model_view`), inputs for the turn machine (:class:`Feed`,
+with the audio of an ``AudioReceived``), client events to send (:class:`Send`), the end of an
+item's audio for playback (:class:`EndAudio`), a changed server
 session (:class:`SessionChanged`: audio formats, whether server VAD cancels on speech), and the
 agent side's work (:class:`CallFunction`, :class:`CheckText`, :class:`TextDone`,
 :class:`AgentStarted`, :class:`AgentEnded`).  Along the way it keeps the pure state that belongs
@@ -24,6 +25,7 @@ from rtagents import protocol as p
 from rtagents._core import turns
 from rtagents._core.history import History
 from rtagents._core.link_events import LinkClosed
+from rtagents._core.model_view import model_events
 from rtagents._core.sequencer import ResponseSequencer
 from rtagents.context import Usage
 from rtagents.events import (
@@ -150,7 +152,11 @@ class ServerEventRouter:
     def route(self, event: Any, agent: Any) -> list[Effect]:
         """The effects of one event from the link; ``agent`` is the session's current agent."""
         handler = _HANDLERS.get(type(event))
-        effects: list[Effect] = [Emit(RealtimeRawModelEvent(event))] if self.raw_events else []
+        effects: list[Effect] = (
+            [Emit(RealtimeRawModelEvent(m, event)) for m in model_events(event)]
+            if self.raw_events
+            else []
+        )
         if handler is not None:
             handler(self, event, agent, effects)
         return effects

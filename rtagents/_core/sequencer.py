@@ -8,6 +8,8 @@ on the session's behalf: :meth:`request` returns the event to send now, or ``Non
 response runs or a create is already in flight — then the request is remembered, and any number
 of them coalesce into *one* response for everything queued, created when the running response
 is done (:meth:`on_done`) or when the server refused the create in flight (:meth:`on_error`).
+An app's own ``response.create`` (with its own instructions, say) is not coalesced: it waits its
+turn in order, at most :data:`MAX_WAITING` of them.
 Each create carries an ``event_id`` of ours, so an ``error`` naming it is recognised.
 """
 
@@ -20,19 +22,37 @@ from rtagents import protocol as p
 CREATE_ID = "rtagents_response_create_"
 
 
+#: Manual creates (with their own parameters) that may wait at once; more is an app bug.
+MAX_WAITING = 16
+
+
 @attrs.define
 class ResponseSequencer:
     active: bool = False  # a response runs: response.created seen, response.done not yet
     in_flight: str | None = None  # event_id of the create sent and not yet answered
-    pending: bool = False  # a request waits for the running response to end
     created: int = 0  # creates sent so far
+    # Waiting requests, in order: None is the session's own (they coalesce into one), a
+    # ResponseCreate is the app's own create with its parameters (sent as given, in turn).
+    _waiting: list[p.ResponseCreate | None] = attrs.field(factory=list)
 
-    def request(self) -> p.ResponseCreate | None:
-        """A response is wanted: the create to send now, or None (it will come later)."""
+    @property
+    def pending(self) -> bool:
+        """A request waits for the running response to end."""
+        return bool(self._waiting)
+
+    def request(self, manual: p.ResponseCreate | None = None) -> p.ResponseCreate | None:
+        """A response is wanted (``manual``: the app's own ``response.create``): the create to
+        send now, or None (it will come later, in order)."""
         if self.active or self.in_flight is not None:
-            self.pending = True
+            if manual is None:
+                if None not in self._waiting:
+                    self._waiting.append(None)
+            elif sum(w is not None for w in self._waiting) >= MAX_WAITING:
+                raise ValueError(f"more than {MAX_WAITING} response.create events wait already")
+            else:
+                self._waiting.append(manual)
             return None
-        return self._create()
+        return self._create(manual)
 
     def on_created(self) -> None:
         self.active = True
@@ -50,13 +70,17 @@ class ResponseSequencer:
         return None if self.active else self._pending_create()
 
     def _pending_create(self) -> p.ResponseCreate | None:
-        if not self.pending:
+        if not self._waiting:
             return None
-        self.pending = False
-        return self._create()
+        return self._create(self._waiting.pop(0))
 
-    def _create(self) -> p.ResponseCreate:
+    def _create(self, manual: p.ResponseCreate | None) -> p.ResponseCreate:
         self.created += 1
+        if manual is not None and manual.event_id:
+            self.in_flight = manual.event_id
+            return manual
         event_id = f"{CREATE_ID}{self.created}"
         self.in_flight = event_id
+        if manual is not None:
+            return attrs.evolve(manual, event_id=event_id)
         return p.ResponseCreate(event_id=event_id)

@@ -28,12 +28,13 @@ kept out of reprs (``repr=False``), logs and exception messages.
 
 from __future__ import annotations
 
+import inspect
 import os
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Final, Literal, TypeAlias
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
 import trio
@@ -59,6 +60,9 @@ DEFAULT_URL: Final = "wss://api.openai.com/v1/realtime"
 DEFAULT_MODEL: Final = "gpt-realtime"
 
 
+ApiKey: TypeAlias = str | Callable[[], str | Awaitable[str]]
+
+
 class ModelLinkError(Exception):
     """The link could not be opened or used (never carries a secret)."""
 
@@ -75,7 +79,9 @@ def _single_exceptions() -> Iterator[None]:
         raise
 
 
-def _redact_headers(headers: Mapping[str, str]) -> str:
+def _redact_headers(headers: Mapping[str, str] | None) -> str:
+    if headers is None:
+        return "None"
     shown = {k: ("<redacted>" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
     return repr(shown)
 
@@ -87,18 +93,22 @@ _SECRET_HEADERS: Final = frozenset({"authorization", "api-key", "x-api-key", "op
 class OpenAIRealtimeConfig:
     """Where and how to connect.  Every field has a working default for api.openai.com.
 
-    ``url`` overrides the endpoint (a local Realtime server, a proxy); ``model`` and ``call_id``
-    go in its query string (give one or neither, not both: a ``call_id`` attaches to an existing
-    SIP/WebRTC call whose model was fixed when it was accepted).  ``api_key`` defaults to
-    ``$OPENAI_API_KEY``; it is required only for the default OpenAI endpoint.  ``headers`` are
-    added to (and override) the defaults.
+    ``url`` overrides the endpoint (a local Realtime server, a proxy); ``model`` or ``call_id``
+    is added to its query string unless the URL already names one (``model=``, ``call_id=``,
+    ``deployment=``): such a URL is used as given.  Give ``model`` or ``call_id``, not both: a
+    ``call_id`` attaches to an existing SIP/WebRTC call whose model was fixed when it was
+    accepted.  ``api_key`` (a string, or a sync or async callable returning one, called at each
+    connect) defaults to ``$OPENAI_API_KEY`` and becomes ``Authorization: Bearer``; it is
+    required only for the default OpenAI endpoint.  ``headers``, when given, are sent *instead
+    of* that Authorization header, as the OpenAI Agents SDK does — so an OpenAI key is never
+    sent to an Azure or proxy endpoint that asked for other credentials (``{"api-key": ...}``).
     """
 
     model: str | None = DEFAULT_MODEL
     call_id: str | None = None
-    api_key: str | None = attrs.field(default=None, repr=False)
+    api_key: ApiKey | None = attrs.field(default=None, repr=False)
     url: str = DEFAULT_URL
-    headers: Mapping[str, str] = attrs.field(factory=dict, repr=_redact_headers)
+    headers: Mapping[str, str] | None = attrs.field(default=None, repr=_redact_headers)
     max_message_size: int = 32 * 2**20
     send_queue_size: int = 64
     # queued audio appends (1 s of 20 ms frames); full: drop oldest.  A session sets it from
@@ -126,29 +136,54 @@ class OpenAIRealtimeConfig:
 
     def full_url(self) -> str:
         parts = urlsplit(self.url)
-        query = dict(pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if any(name in _NAMING_KEYS for name, _ in query):
+            return self.url  # the URL already says what to talk to: used as given
         if self.call_id is not None:
-            query["call_id"] = self.call_id
+            query.append(("call_id", self.call_id))
         elif self.model is not None:
-            query["model"] = self.model
+            query.append(("model", self.model))
         return urlunsplit(parts._replace(query=urlencode(query)))
 
-    def handshake_headers(self, environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
-        """The request headers, Authorization included (so never log the result)."""
+    def handshake_headers(
+        self, environ: Mapping[str, str] | None = None, *, key: str | None = None
+    ) -> list[tuple[str, str]]:
+        """The request headers, Authorization included (so never log the result).  `key` is
+        the API key already resolved (see :func:`get_api_key`); else ``api_key`` if it is a
+        string, else ``$OPENAI_API_KEY``."""
+        if self.headers is not None:
+            return list(self.headers.items())  # given headers replace the Authorization header
         environ = os.environ if environ is None else environ
-        key = self.api_key if self.api_key is not None else environ.get("OPENAI_API_KEY")
-        headers: dict[str, str] = {}
+        if key is None:
+            key = self.api_key if isinstance(self.api_key, str) else None
+        if key is None:
+            key = environ.get("OPENAI_API_KEY")
         if key:
-            headers["Authorization"] = f"Bearer {key}"
-        elif urlsplit(self.url).hostname == urlsplit(DEFAULT_URL).hostname:
+            return [("Authorization", f"Bearer {key}")]
+        if urlsplit(self.url).hostname == urlsplit(DEFAULT_URL).hostname:
             raise ModelLinkError(
                 "no API key: pass api_key= or set OPENAI_API_KEY (or point url= at a local server)"
             )
-        lowered = {k.lower(): k for k in headers}
-        for name, value in self.headers.items():
-            headers.pop(lowered.get(name.lower(), name), None)
-            headers[name] = value
-        return list(headers.items())
+        return []
+
+
+#: Query keys that make a URL name its model (or call) already.
+_NAMING_KEYS: Final = frozenset({"model", "call_id", "deployment"})
+
+
+async def get_api_key(key: ApiKey | None) -> str | None:
+    """The SDK's ``get_api_key``: a string as is, a callable called (and awaited if it returns
+    an awaitable), else ``$OPENAI_API_KEY``."""
+    if isinstance(key, str):
+        return key
+    if callable(key):
+        result = key()
+        if inspect.isawaitable(result):
+            result = await result
+        if result is not None and not isinstance(result, str):
+            raise ModelLinkError(f"the api_key callable returned {type(result).__name__}")
+        return result
+    return os.environ.get("OPENAI_API_KEY")
 
 
 LinkEvent: TypeAlias = (
@@ -266,7 +301,10 @@ class OpenAIRealtimeLink:
             raise ModelLinkError("a link runs once; make a new one to reconnect")
         self._state = "connecting"
         url = self.config.full_url()
-        headers = [(k.encode(), v.encode()) for k, v in self.config.handshake_headers()]
+        headers = [
+            (k.encode(), v.encode())
+            for k, v in self.config.handshake_headers(key=await get_api_key(self.config.api_key))
+        ]
         try:
             with _single_exceptions(), trio.CancelScope() as scope:
                 self._scope = scope

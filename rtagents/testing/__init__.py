@@ -6,6 +6,7 @@
 * :class:`FakeAudioSource` / :class:`FakeAudioSink` — audio devices on the trio clock;
   :func:`voice` / :func:`silence` make PCM16 test audio;
 * :func:`open_local_realtime_server` — the local server on a free loopback port;
+* :func:`server_events` — the raw events of a session's stream that carry server messages;
 * :func:`open_fake_chat_server` — a fake OpenAI-compatible chat-completions endpoint
   (:class:`FakeReply` scripts its answers) for testing chat brains.
 """
@@ -19,6 +20,7 @@ from ._audio import FakeAudioSink as FakeAudioSink
 from ._audio import FakeAudioSource as FakeAudioSource
 from ._audio import silence as silence
 from ._audio import voice as voice
+from ._events import server_events as server_events
 from ._fake_chat import FakeChatServer as FakeChatServer
 from ._fake_chat import FakeReply as FakeReply
 from ._fake_chat import open_fake_chat_server as open_fake_chat_server
@@ -43,6 +45,7 @@ __all__ = [
     "local_model",
     "open_fake_chat_server",
     "open_local_realtime_server",
+    "server_events",
     "silence",
     "voice",
 ]

@@ -1,6 +1,7 @@
 """The local Realtime server behind an in-memory transport, for tests on a mock clock.
 
-:func:`local_model` gives a ``link_factory`` for :class:`rtagents.RealtimeRunConfig`:
+:func:`local_model` gives a model (``RealtimeRunner(agent, model=local_model())``, or as
+``link_factory`` for :class:`rtagents.RealtimeRunConfig`):
 each link it makes runs the real :class:`~rtagents.models.OpenAIRealtimeLink` and the real local
 server (WebSocket handshake and frames included) over ``trio.testing.memory_stream_pair``
 instead of a socket.  Nothing touches the network, so ``trio.testing.MockClock`` with
@@ -20,21 +21,25 @@ from trio_websocket import WebSocketConnection, wrap_client_stream
 from rtagents.local import LocalServer, Responder
 from rtagents.local._server import serve_stream
 from rtagents.local._transcriber import Transcriber
-from rtagents.models import OpenAIRealtimeConfig, OpenAIRealtimeLink
+from rtagents.models import OpenAIRealtimeConfig, OpenAIRealtimeLink, RealtimeModel
 
 
 @attrs.define
-class LocalModel:
-    """``link_factory`` for sessions; ``server.sessions`` holds each connection's server state."""
+class LocalModel(RealtimeModel):
+    """A model for ``RealtimeRunner(agent, model=...)`` / ``open_session(..., model=...)``
+    (or, as ``link_factory``, for a run config); ``server.sessions`` holds each connection's
+    server state."""
 
     responder: Responder | None = None
     pace: float | None = None
     server: LocalServer = attrs.field(factory=lambda: LocalServer("memory", 0))
     transcriber: Transcriber | None = None
 
-    def link_factory(self, config: OpenAIRealtimeConfig) -> OpenAIRealtimeLink:
+    def open_link(self, config: OpenAIRealtimeConfig) -> OpenAIRealtimeLink:
         config = attrs.evolve(config, url="ws://memory/v1/realtime", api_key="unused")
         return OpenAIRealtimeLink(config, connector=self._connect)
+
+    link_factory = open_link
 
     async def _connect(
         self, nursery: trio.Nursery, url: str, headers: list[tuple[bytes, bytes]], max_size: int

@@ -27,7 +27,13 @@ import attrs
 import trio
 
 from rtagents import protocol as p
-from rtagents.models import LinkClosed, LinkConnected, ModelLinkError, OpenAIRealtimeConfig
+from rtagents.models import (
+    LinkClosed,
+    LinkConnected,
+    ModelLinkError,
+    OpenAIRealtimeConfig,
+    RealtimeModel,
+)
 
 Expectation: TypeAlias = type | p.WireEvent | Callable[[p.WireEvent], bool]
 
@@ -50,7 +56,7 @@ class ScriptedStatistics:
     remaining_steps: int
 
 
-class ScriptedModel:
+class ScriptedModel(RealtimeModel):
     """See the module docstring."""
 
     def __init__(
@@ -73,9 +79,12 @@ class ScriptedModel:
         self._ended = False
         self._handler: Callable[[Any], None] | None = None
 
-    def link_factory(self, config: OpenAIRealtimeConfig) -> ScriptedModel:
+    def open_link(self, config: OpenAIRealtimeConfig) -> ScriptedModel:
+        """The model is its own (single) link."""
         self.config = config
         return self
+
+    link_factory = open_link
 
     # -- the link's interface ----------------------------------------------------------------
 

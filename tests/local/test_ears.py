@@ -20,7 +20,14 @@ from rtagents.local import ResponderError, ResponseContext, ResponsePart, Script
 from rtagents.local._core import Outcome, ServerSession
 from rtagents.local._input import UserAudio
 from rtagents.local._transcriber import Ears
-from rtagents.testing import FakeAudioSink, FakeAudioSource, local_model, silence, voice
+from rtagents.testing import (
+    FakeAudioSink,
+    FakeAudioSource,
+    local_model,
+    server_events,
+    silence,
+    voice,
+)
 from tests.protocol import oracle
 
 FRAME = 960  # 20 ms of PCM16 at 24 kHz
@@ -421,9 +428,7 @@ class Run:
     stats: Any
 
     def raw(self, kind: type[Any]) -> list[Any]:
-        return [
-            e.data for e in self.events if e.type == "raw_model_event" and isinstance(e.data, kind)
-        ]
+        return [e.wire for e in server_events(self.events) if isinstance(e.wire, kind)]
 
 
 async def run_session(
@@ -468,10 +473,10 @@ def user_message(item: p.ConversationItem) -> bool:
 
 
 def assert_valid(run: Run) -> None:
-    for event in run.events:
-        if event.type == "raw_model_event" and isinstance(event.data, p.WireEvent):
-            raw = getattr(event.data, "raw", None)
-            oracle.assert_valid_server_event(raw if raw is not None else event.data.to_wire())
+    for event in server_events(run.events):
+        if isinstance(event.wire, p.WireEvent):
+            raw = getattr(event.wire, "raw", None)
+            oracle.assert_valid_server_event(raw if raw is not None else event.wire.to_wire())
     assert run.stats.events_dropped == {}
 
 
@@ -511,7 +516,7 @@ async def test_the_history_gets_the_final_transcript_not_a_revised_partial(
     deltas = [e.delta for e in run.raw(p.InputAudioTranscriptionDelta)]
     assert not any("was" in d for d in deltas)  # a revised partial is never announced
     # Every delta came before the completed event.
-    raw = [e.data for e in run.events if e.type == "raw_model_event"]
+    raw = [e.wire for e in server_events(run.events)]
     assert all(raw.index(e) < raw.index(completed) for e in run.raw(p.InputAudioTranscriptionDelta))
     assert user_transcripts(run) == [QUESTION]
     server_user = [s.item for s in run.server.items if getattr(s.item, "role", None) == "user"]

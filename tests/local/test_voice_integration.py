@@ -25,7 +25,7 @@ from rtagents import protocol as p
 from rtagents.apps.demo import DEMO_GRAMMAR, SAMPLE_QUESTION, TRANSCRIPTION, add_arguments, run_demo
 from rtagents.apps.demo_agent import demo_agent, forecast
 from rtagents.events import RealtimeSessionEvent
-from rtagents.testing import FakeAudioSink, FakeAudioSource, local_model, silence
+from rtagents.testing import FakeAudioSink, FakeAudioSource, local_model, server_events, silence
 
 speech = pytest.importorskip("rtagents.local.speech")
 try:
@@ -326,7 +326,7 @@ async def test_a_telephone_format_session_hears_and_speaks_mu_law(
     )
     run = await converse(audio, run_for=seconds(audio) + 2, settings=settings)
     history, sink = run.history, run.sink
-    raw = [e.data for e in run.events if e.type == "raw_model_event"]
+    raw = [e.wire for e in server_events(run.events)]
     (state,) = run.server.sessions
     assert state.input_format == ulaw
     assert state.output_format == ulaw
