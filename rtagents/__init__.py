@@ -70,7 +70,12 @@ from rtagents.events import (
     RealtimeToolEnd,
     RealtimeToolStart,
 )
-from rtagents.function_tools import ToolArgumentError, ToolSchemaError
+from rtagents.function_tools import (
+    ToolArgumentError,
+    ToolSchemaError,
+    ToolTimeoutError,
+    default_tool_error_function,
+)
 from rtagents.guardrails import (
     GuardrailFunctionOutput,
     GuardrailsSettings,
@@ -253,10 +258,12 @@ __all__ = [
     "ToolContext",
     "ToolErrorFormatterArgs",
     "ToolSchemaError",
+    "ToolTimeoutError",
     "TurnState",
     "Usage",
     "UserMessageItem",
     "__version__",
+    "default_tool_error_function",
     "function_tool",
     "get_api_key",
     "open_session",

@@ -61,21 +61,21 @@ from rtagents._mcp._config import (
     ToolFilterStatic,
     create_static_tool_filter,
 )
-from rtagents._mcp.server import (
-    MCPServer,
-    MCPServerSse,
-    MCPServerSseParams,
-    MCPServerStdio,
-    MCPServerStdioParams,
-    MCPServerStreamableHttp,
-    MCPServerStreamableHttpParams,
-)
+from rtagents._mcp.server import MCPServer
 from rtagents._mcp.tools import (
     MCPToolError,
     MCPToolSpec,
     OutputFormat,
     call_tool_result_text,
     mcp_function_tools,
+)
+from rtagents._mcp.transports import (
+    MCPServerSse,
+    MCPServerSseParams,
+    MCPServerStdio,
+    MCPServerStdioParams,
+    MCPServerStreamableHttp,
+    MCPServerStreamableHttpParams,
 )
 
 __all__ = [

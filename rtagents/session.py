@@ -33,7 +33,6 @@ item, as the OpenAI Agents SDK does.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 from collections.abc import Callable, Mapping
@@ -43,12 +42,11 @@ import attrs
 import trio
 
 from rtagents import items as it
-from rtagents import model_inputs as mi
 from rtagents import protocol as p
 from rtagents._agency import Agency
 from rtagents._core import router as r
 from rtagents._core import turns
-from rtagents._core.settings import format_name, session_config_from_settings
+from rtagents._core.settings import format_name
 from rtagents.actors import CaptureActor, PlaybackActor, PlaybackPosition, VadActor
 from rtagents.actors.app_events import EventQueue
 from rtagents.actors.listeners import ListenerActor
@@ -432,15 +430,17 @@ class RealtimeSession:
         except ModelLinkError as exc:  # closed under a late tool or guardrail: nothing to tell
             log.debug("not sent (%s): %r", exc, event)
 
-    async def request_response(self) -> None:
-        create = self._router.sequencer.request()
+    async def request_response(self, manual: p.ResponseCreate | None = None) -> None:
+        """Ask for a response through the sequencer (``manual``: the app's own create, sent
+        in its turn with its parameters)."""
+        create = self._router.sequencer.request(manual)
         if create is not None:
             await self.send(create)
 
     def feed(self, event: turns.TurnInput) -> None:
         self._feed(event)
 
-    def interrupt_response(self, response_id: str) -> None:
+    def interrupt_response(self, response_id: str | None) -> None:
         self._feed(turns.InterruptRequested(response_id))
 
     def is_latest_response(self, response_id: str) -> bool:
@@ -557,40 +557,6 @@ class RealtimeSession:
         if position != self._tracked:
             self._tracked = position
             self._feed(turns.PlaybackProgressed(*position))
-
-    async def send_model_event(self, event: Any) -> None:
-        """``session.model.send_event``: the SDK's model inputs, or a GA client event."""
-        if isinstance(event, mi.RealtimeModelSendRawMessage):
-            message = event.message
-            body = {"type": message["type"], **(message.get("other_data") or {})}
-            wire = p.decode_client_event(json.dumps(body))
-            if isinstance(wire, p.ClientProtocolError):
-                raise ValueError(f"not a valid client event: {wire.reason}")
-            event = wire
-        if isinstance(event, mi.RealtimeModelSendUserInput):
-            await self.send_message(event.user_input)
-        elif isinstance(event, mi.RealtimeModelSendAudio):
-            await self.send_audio(event.audio, commit=event.commit)
-        elif isinstance(event, mi.RealtimeModelSendInterrupt):
-            self._feed(turns.InterruptRequested(event.response_id))
-        elif isinstance(event, mi.RealtimeModelSendSessionUpdate):
-            update = session_config_from_settings(event.session_settings, defaults=False)
-            await self.send(p.SessionUpdate(session=update))
-        elif isinstance(event, mi.RealtimeModelSendToolOutput):
-            call = event.tool_call
-            output = p.FunctionCallOutputItem(call_id=call.call_id, output=event.output)
-            await self.send(p.ConversationItemCreate(item=output))
-            if event.start_response:
-                await self.request_response()
-        elif isinstance(event, p.ResponseCreate):
-            # The app's own response.create takes its turn in the sequencer, with its params.
-            create = self._router.sequencer.request(event)
-            if create is not None:
-                await self.send(create)
-        elif isinstance(event, p.ClientEvent):
-            await self.send(event)
-        else:
-            raise TypeError(f"cannot send {type(event).__name__} to the model")
 
     def _listener_failed(self, message: str) -> None:
         self._events.push(RealtimeError({"type": "listener_error", "message": message}))

@@ -26,12 +26,19 @@ message size).
 from __future__ import annotations
 
 import abc
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NotRequired, Protocol, TypedDict
 
 import attrs
 
-from rtagents._core.settings import RealtimeSessionModelSettings, check_keys
+from rtagents import model_inputs as mi
+from rtagents import protocol as p
+from rtagents._core.settings import (
+    RealtimeSessionModelSettings,
+    check_keys,
+    session_config_from_settings,
+)
 from rtagents.models._link import ModelLink
 from rtagents.models._openai import (
     ApiKey,
@@ -78,9 +85,50 @@ class RealtimeModelListener(abc.ABC):
 class ModelOwner(Protocol):
     """What a model needs of the session running it (the session implements this)."""
 
-    async def send_model_event(self, event: Any) -> None: ...
+    async def send_message(self, message: Any) -> None: ...
+
+    async def send_audio(self, data: bytes, *, commit: bool = False) -> None: ...
+
+    def interrupt_response(self, response_id: str | None) -> None: ...
+
+    async def send(self, event: p.ClientEvent) -> None: ...
+
+    async def request_response(self, manual: p.ResponseCreate | None = None) -> None: ...
 
     async def close(self) -> None: ...
+
+
+async def deliver_model_input(owner: ModelOwner, event: Any) -> None:
+    """Carry out one of the SDK's model inputs (:mod:`rtagents.model_inputs`), or send a GA
+    client event, through the session `owner`: a ``response.create`` takes its turn in the
+    response sequencer; a raw message is checked against the GA protocol first."""
+    if isinstance(event, mi.RealtimeModelSendRawMessage):
+        message = event.message
+        body = {"type": message["type"], **(message.get("other_data") or {})}
+        wire = p.decode_client_event(json.dumps(body))
+        if isinstance(wire, p.ClientProtocolError):
+            raise ValueError(f"not a valid client event: {wire.reason}")
+        event = wire
+    if isinstance(event, mi.RealtimeModelSendUserInput):
+        await owner.send_message(event.user_input)
+    elif isinstance(event, mi.RealtimeModelSendAudio):
+        await owner.send_audio(event.audio, commit=event.commit)
+    elif isinstance(event, mi.RealtimeModelSendInterrupt):
+        owner.interrupt_response(event.response_id)
+    elif isinstance(event, mi.RealtimeModelSendSessionUpdate):
+        update = session_config_from_settings(event.session_settings, defaults=False)
+        await owner.send(p.SessionUpdate(session=update))
+    elif isinstance(event, mi.RealtimeModelSendToolOutput):
+        output = p.FunctionCallOutputItem(call_id=event.tool_call.call_id, output=event.output)
+        await owner.send(p.ConversationItemCreate(item=output))
+        if event.start_response:
+            await owner.request_response()
+    elif isinstance(event, p.ResponseCreate):
+        await owner.request_response(event)
+    elif isinstance(event, p.ClientEvent):
+        await owner.send(event)
+    else:
+        raise TypeError(f"cannot send {type(event).__name__} to the model")
 
 
 def connection_config(
@@ -154,7 +202,7 @@ class RealtimeModel(abc.ABC):
         session this model serves."""
         if self._owner is None:
             raise ModelLinkError("the model is not connected (it sends through a session)")
-        await self._owner.send_model_event(event)
+        await deliver_model_input(self._owner, event)
 
     async def close(self) -> None:
         """Close the session this model serves (if any)."""
