@@ -52,6 +52,7 @@ from rtagents.config import (
 )
 from rtagents.context import RunContextWrapper, ToolContext, Usage
 from rtagents.events import (
+    ErrorInfo,
     RealtimeAgentEndEvent,
     RealtimeAgentStartEvent,
     RealtimeAudio,
@@ -157,6 +158,7 @@ __all__ = [
     "AssistantAudio",
     "AssistantMessageItem",
     "AssistantText",
+    "ErrorInfo",
     "FunctionTool",
     "GuardrailFunctionOutput",
     "GuardrailsSettings",

@@ -9,7 +9,7 @@ reprs never show audio.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal, TypeAlias
 
 import attrs
@@ -170,15 +170,72 @@ class RealtimeInputAudioTimeoutTriggered:
     type: Literal["input_audio_timeout_triggered"] = "input_audio_timeout_triggered"
 
 
+_ERROR_FIELDS = ("type", "message", "code", "param", "event_id")
+
+
+@attrs.frozen
+class ErrorInfo(Mapping[str, Any]):
+    """What went wrong, one type for every error: the server's (``type``, ``message``,
+    ``code``, ``param``, ``event_id`` as the ``error`` event has them) and the session's own
+    (``type`` such as ``tool_error``, ``turn_timeout``, ``link_closed``; more in ``details``).
+    Read it by attribute (``error.message``) or as a mapping (``error["type"]``,
+    ``error.get("tool")``)."""
+
+    type: str
+    message: str
+    code: str | None = None
+    param: str | None = None
+    event_id: str | None = None
+    details: dict[str, Any] = attrs.field(factory=dict)
+
+    @classmethod
+    def coerce(cls, error: object) -> ErrorInfo:
+        """From the server's error object, a dict with ``type`` and ``message``, or anything
+        else (its text becomes the message)."""
+        if isinstance(error, ErrorInfo):
+            return error
+        if isinstance(error, Mapping):
+            known = {k: error.get(k) for k in _ERROR_FIELDS}
+            details = {k: v for k, v in error.items() if k not in _ERROR_FIELDS}
+            return cls(
+                str(known["type"] or "error"),
+                str(known["message"] or ""),
+                known["code"],
+                known["param"],
+                known["event_id"],
+                details,
+            )
+        if hasattr(error, "type") and hasattr(error, "message"):
+            fields = {k: getattr(error, k, None) for k in _ERROR_FIELDS}
+            return cls.coerce(fields)
+        return cls("error", str(error))
+
+    def _as_dict(self) -> dict[str, Any]:
+        data = {k: getattr(self, k) for k in _ERROR_FIELDS if getattr(self, k) is not None}
+        return {**data, **self.details}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._as_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._as_dict())
+
+    def __len__(self) -> int:
+        return len(self._as_dict())
+
+
+def _error_info(error: object) -> ErrorInfo:
+    return ErrorInfo.coerce(error)
+
+
 @attrs.frozen
 class RealtimeError:
     """An error the session survived: a server ``error`` event, a protocol error, a tool failure,
-    a response that ended ``failed`` (``type: "response_failed"``, with the server's reason).
+    a response that ended ``failed`` (``type: "response_failed"``, with the server's reason), a
+    turn that timed out, a link that closed.  ``error`` is always an :class:`ErrorInfo`
+    (whatever the session was given is converted)."""
 
-    ``error`` is the server's error object (``rtagents.protocol.ErrorDetails``) or a short dict
-    with ``type`` and ``message``."""
-
-    error: Any
+    error: ErrorInfo = attrs.field(converter=_error_info)
     info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
     type: Literal["error"] = "error"
 

@@ -528,6 +528,10 @@ class RealtimeSession:
         elif isinstance(action, turns.TurnTimedOut):
             self._timeouts += 1
             log.warning("turn timed out in %s: %s", action.state.value, action.reason)
+            message = f"{action.reason} (gave up after waiting in {action.state.value})"
+            self._events.push(RealtimeError({"type": "turn_timeout", "message": message}))
+            for effect in self._router.give_up(action.response_id, self.agent):
+                self._appliers[type(effect)](effect)
         elif isinstance(action, turns.Unexpected):
             self._unexpected += 1
             log.debug("unexpected turn input in %s: %r", action.state.value, action.input)

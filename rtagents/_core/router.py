@@ -140,6 +140,9 @@ class ServerEventRouter:
         self.output_format = configured_format(settings, "output")
         self.last_response_id: str | None = None
         self._response_agents: collections.OrderedDict[str, Any] = collections.OrderedDict()
+        # Responses the session gave up on (a turn timeout, a lost link): a late response.done
+        # of one changes nothing.  Bounded: the oldest are forgotten.
+        self._given_up: collections.deque[str] = collections.deque(maxlen=64)
         self._cancels = 0
 
     # -- what the session asks -----------------------------------------------------------------
@@ -148,6 +151,21 @@ class ServerEventRouter:
         """The ``response.cancel`` for a barge-in (with an id of ours, see ``_on_error``)."""
         self._cancels += 1
         return p.ResponseCancel(event_id=f"{CANCEL_ID}{self._cancels}", response_id=response_id)
+
+    def give_up(self, response_id: str | None, agent: Any) -> list[Effect]:
+        """The session stops waiting for `response_id` (it went silent, or the link is gone):
+        the app gets its ``agent_end`` (status ``failed``) and the next response may be
+        created.  A late ``response.done`` for it is then ignored."""
+        out: list[Effect] = []
+        if response_id is not None and response_id in self._response_agents:
+            producer = self._response_agents.pop(response_id)
+            self._given_up.append(response_id)
+            out.append(Emit(RealtimeAgentEndEvent(producer, response_id, "failed")))
+            out.append(AgentEnded(producer, ""))
+        create = self.sequencer.give_up()
+        if create is not None:
+            out.append(Send(create))
+        return out
 
     def route(self, event: Any, agent: Any) -> list[Effect]:
         """The effects of one event from the link; ``agent`` is the session's current agent."""
@@ -195,6 +213,9 @@ class ServerEventRouter:
         rid = response.id or ""
         self.usage.add(response.usage)
         out.append(Feed(turns.ResponseFinished(rid, response.status or "completed")))
+        if rid in self._given_up:  # ended already for the app; it is merely late
+            self._given_up.remove(rid)
+            return
         # The agent that produced the response (a handoff in it switched the session).
         producer = self._response_agents.pop(rid, agent)
         if response.status == "failed":  # say why: a failed response is otherwise silent
@@ -275,9 +296,14 @@ class ServerEventRouter:
         out.append(Emit(RealtimeError({"type": "protocol_error", "message": str(event)})))
 
     def _on_link_closed(self, event: Any, agent: Any, out: list[Effect]) -> None:
-        if event.by == "error" or (event.by != "local" and event.code not in (1000, None)):
-            message = f"the model link closed ({event.by}, {event.code}): {event.reason}"
+        running = self.sequencer.active and self.last_response_id in self._response_agents
+        abnormal = event.by == "error" or (event.by != "local" and event.code not in (1000, None))
+        if abnormal or (running and event.by != "local"):
+            during = " during a response" if running else ""
+            message = f"the model link closed{during} ({event.by}, {event.code}): {event.reason}"
             out.append(Emit(RealtimeError({"type": "link_closed", "message": message})))
+        if running:
+            out.extend(self.give_up(self.last_response_id, agent))
 
 
 _Handler: TypeAlias = Any  # (router, event, agent, effects) -> None

@@ -62,6 +62,13 @@ class ResponseSequencer:
         self.active = False
         return self._pending_create()
 
+    def give_up(self) -> p.ResponseCreate | None:
+        """The session stopped waiting for the running response (or the create in flight):
+        go on with what waits."""
+        self.active = False
+        self.in_flight = None
+        return self._pending_create()
+
     def on_error(self, event_id: str | None) -> p.ResponseCreate | None:
         """An ``error`` event: if it refused our create in flight, go on with a pending one."""
         if self.in_flight is None or event_id != self.in_flight:

@@ -151,8 +151,12 @@ class AudioInterrupted:
 
 @attrs.frozen
 class TurnTimedOut:
+    """The machine gave up waiting in ``state``; ``response_id`` is the response it gave up on
+    (the session ends it for the app and lets the next request through)."""
+
     state: TurnState
     reason: str
+    response_id: str | None = None
 
 
 @attrs.frozen

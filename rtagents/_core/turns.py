@@ -430,14 +430,14 @@ class TurnMachine:
         )
         # The audio accounting stays: if that audio does play (or the user barges in over it)
         # later, positions and truncations are still right.
-        self.response_id = None
-        return self._after_agent(), [TurnTimedOut(S.AGENT_SPEAKING, reason)]
+        given_up, self.response_id = self.response_id, None
+        return self._after_agent(), [TurnTimedOut(S.AGENT_SPEAKING, reason, given_up)]
 
     def _tick_interrupted(self, event: TurnInput, now: float) -> Outcome:
         if now < self._interrupted_at + self.cancel_timeout:
             return S.INTERRUPTED, []
         actions: list[TurnAction] = [
-            TurnTimedOut(S.INTERRUPTED, "cancelled response never finished")
+            TurnTimedOut(S.INTERRUPTED, "cancelled response never finished", self.response_id)
         ]
         actions += self._flush_pending(None)
         self.response_id = None

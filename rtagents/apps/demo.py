@@ -209,9 +209,7 @@ class Printer:
         elif kind == "audio_interrupted":
             self.say("  (the agent was interrupted)")
         elif kind == "error":
-            error = event.error
-            message = error.get("message") if isinstance(error, dict) else None
-            self.say(f"  error: {message or getattr(error, 'message', None) or error}")
+            self.say(f"  error: {event.error.message or event.error.type}")
         elif kind == "history_updated":
             for item in event.history:
                 self._transcripts(item)
