@@ -45,7 +45,7 @@ from rtagents.audio import AudioSink, AudioSource
 from rtagents.context import RunContextWrapper
 from rtagents.guardrails import GuardrailsSettings, OutputGuardrail
 from rtagents.hooks import RealtimeRunHooks
-from rtagents.models import OpenAIRealtimeConfig
+from rtagents.models import OpenAIRealtimeConfig, ReconnectPolicy
 
 __all__ = [
     "DEFAULT_MODEL_SETTINGS",
@@ -143,6 +143,19 @@ def _guardrails_settings(value: object) -> GuardrailsSettings:
     raise TypeError("guardrails_settings must be a dict or GuardrailsSettings")
 
 
+def _reconnect(value: object) -> ReconnectPolicy | None:
+    if value is None or value is False:
+        return None
+    if value is True:
+        return ReconnectPolicy()
+    if isinstance(value, ReconnectPolicy):
+        return value
+    if isinstance(value, Mapping):
+        check_keys(value, frozenset(f.name for f in attrs.fields(ReconnectPolicy)), "reconnect")
+        return ReconnectPolicy(**value)
+    raise TypeError("reconnect must be a ReconnectPolicy, a dict of its fields, True or False")
+
+
 def _tool_execution(value: object) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise TypeError("tool_execution must be a dict")
@@ -172,11 +185,14 @@ class RealtimeRunConfig:
     Ours: ``model`` (where and how to connect; ``RealtimeRunner.run(model_config=...)`` is laid
     over it), ``audio_source`` / ``audio_sink`` (capture and playback run inside the session),
     ``local_vad`` (barge-in decided locally, within a frame), ``hooks`` (run hooks),
-    ``link_factory`` (makes the model link; ``RealtimeRunner(model=...)`` is the SDK's spelling),
-    ``raw_events``, and the queue sizes: ``event_queue_size`` events for the app (full: the
-    oldest droppable event — audio, raw, history snapshot — goes first, then the oldest event;
-    every drop counted); ``uplink_queue_frames`` captured frames waiting for the socket (full:
-    the oldest frame is dropped and counted).
+    ``link_factory`` (makes the model link; ``RealtimeRunner(model=...)`` is the SDK's
+    spelling), ``raw_events``, ``reconnect`` (a :class:`~rtagents.models.ReconnectPolicy`, a
+    dict of its fields, or ``False``: when the model link is lost, reconnect with backoff and
+    resume the conversation; the SDK has no such thing), and the queue sizes:
+    ``event_queue_size`` events for the app (full: the oldest droppable event — audio, raw,
+    history snapshot — goes first, then the oldest event; every drop counted);
+    ``uplink_queue_frames`` captured frames waiting for the socket (full: the oldest frame is
+    dropped and counted).
 
     :meth:`coerce` accepts this object, a dict of the same keys, or ``None``.
     """
@@ -201,6 +217,7 @@ class RealtimeRunConfig:
     tracing_disabled: bool = False
     async_tool_calls: bool = True
     tool_execution: Mapping[str, Any] = attrs.field(factory=dict, converter=_tool_execution)
+    reconnect: ReconnectPolicy | None = attrs.field(factory=ReconnectPolicy, converter=_reconnect)
 
     @classmethod
     def keys(cls) -> frozenset[str]:

@@ -241,6 +241,33 @@ class RealtimeError:
 
 
 @attrs.frozen
+class RealtimeConnectionLost:
+    """The model link was lost (not closed by the app); the session is reconnecting.  Agent
+    audio already received goes on playing; a response that was running is ended."""
+
+    code: int | None
+    reason: str
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
+    type: Literal["connection_lost"] = "connection_lost"
+
+
+@attrs.frozen
+class RealtimeReconnected:
+    """The session is connected again and has resumed: its configuration and conversation were
+    re-created (``not_restored`` says what could not be, and why) and the user's audio since
+    the last answer was sent again (``audio_dropped``: appends that did not fit the buffer)."""
+
+    attempts: int
+    outage_s: float
+    restored_items: int
+    not_restored: tuple[str, ...]
+    audio_replayed: int
+    audio_dropped: int
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
+    type: Literal["reconnected"] = "reconnected"
+
+
+@attrs.frozen
 class RealtimeRawModelEvent:
     """Every model event, before what it means for the session: ``data`` is the SDK's model
     event (:mod:`rtagents.model_events`), ``wire`` the GA protocol event (or link event) it
@@ -268,6 +295,8 @@ RealtimeSessionEvent: TypeAlias = (
     | RealtimeInputAudioTimeoutTriggered
     | RealtimeError
     | RealtimeRawModelEvent
+    | RealtimeConnectionLost
+    | RealtimeReconnected
 )
 
 #: Events a stalled consumer may lose first (they are superseded by later ones or are bulk).

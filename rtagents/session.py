@@ -46,6 +46,7 @@ from rtagents import protocol as p
 from rtagents._agency import Agency
 from rtagents._core import router as r
 from rtagents._core import turns
+from rtagents._core.restore import restore_events
 from rtagents._core.settings import format_name
 from rtagents.actors import CaptureActor, PlaybackActor, PlaybackPosition, VadActor
 from rtagents.actors.app_events import EventQueue
@@ -78,6 +79,7 @@ from rtagents.models import (
     RealtimeModel,
     RealtimeModelConfig,
     RealtimePlaybackTracker,
+    ResilientLink,
     connection_config,
 )
 
@@ -139,7 +141,13 @@ class RealtimeSession:
             attach_to_call=connection.call_id is not None,
         )
         self._tracker: RealtimePlaybackTracker | None = (model_config or {}).get("playback_tracker")
-        self._link = model.open_link(connection)
+        self._link: Any
+        if config.reconnect is not None and model.supports_reconnect:
+            self._link = ResilientLink(
+                lambda: model.open_link(connection), config.reconnect, self._resume
+            )
+        else:
+            self._link = model.open_link(connection)
         self._link.set_handler(self._on_link_event)
         self.context: RunContextWrapper[Any] = RunContextWrapper(context)
         self._events = EventQueue(config.event_queue_size, RealtimeEventInfo(self.context))
@@ -561,6 +569,24 @@ class RealtimeSession:
         if position != self._tracked:
             self._tracked = position
             self._feed(turns.PlaybackProgressed(*position))
+
+    async def _resume(self, link: Any) -> tuple[int, tuple[str, ...]]:
+        """On a new connection after a loss: the session's configuration, the conversation
+        (:mod:`rtagents._core.restore`), and the response that was owed, unless the user's
+        replayed audio will bring one (see :class:`~rtagents.models.ResilientLink`)."""
+        resolved = self._agency.resolved
+        if resolved is not None:
+            config = self._settings.for_agent(resolved, initial=True)
+            await link.send(p.SessionUpdate(session=config))
+        restoration = restore_events(self._history.items)
+        for event in restoration.events:
+            await link.send(event)
+        if self._router.response_owed and not self._link.replay_pending:
+            self._router.response_owed = False
+            create = self._router.sequencer.request()
+            if create is not None:
+                self._link.send_nowait(create)  # queued: after the messages sent again
+        return restoration.restored, restoration.skipped
 
     def _listener_failed(self, message: str) -> None:
         self._events.push(RealtimeError({"type": "listener_error", "message": message}))

@@ -18,7 +18,7 @@ from typing import Any
 from rtagents import items as it
 from rtagents import model_events as me
 from rtagents import protocol as p
-from rtagents._core.link_events import LinkClosed, LinkConnected
+from rtagents._core.link_events import LinkClosed, LinkConnected, LinkLost, LinkRestored
 from rtagents.context import Usage
 
 
@@ -118,8 +118,10 @@ _MAP: dict[type, Callable[[Any], list[Any]]] = {
     ],
     LinkConnected: lambda e: [me.RealtimeModelConnectionStatusEvent("connected")],
     LinkClosed: _closed,
+    LinkLost: lambda e: [me.RealtimeModelConnectionStatusEvent("disconnected")],
+    LinkRestored: lambda e: [me.RealtimeModelConnectionStatusEvent("connected")],
 }
-_NOT_SERVER = (p.ServerProtocolError, LinkConnected, LinkClosed)
+_NOT_SERVER = (p.ServerProtocolError, LinkConnected, LinkClosed, LinkLost, LinkRestored)
 
 
 def model_events(event: Any) -> list[Any]:

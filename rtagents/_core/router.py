@@ -24,7 +24,7 @@ import attrs
 from rtagents import protocol as p
 from rtagents._core import turns
 from rtagents._core.history import History
-from rtagents._core.link_events import LinkClosed
+from rtagents._core.link_events import LinkClosed, LinkLost, LinkRestored
 from rtagents._core.model_view import model_events
 from rtagents._core.sequencer import ResponseSequencer
 from rtagents.context import Usage
@@ -32,9 +32,11 @@ from rtagents.events import (
     RealtimeAgentEndEvent,
     RealtimeAgentStartEvent,
     RealtimeAudioEnd,
+    RealtimeConnectionLost,
     RealtimeError,
     RealtimeInputAudioTimeoutTriggered,
     RealtimeRawModelEvent,
+    RealtimeReconnected,
     RealtimeSessionEvent,
 )
 
@@ -143,6 +145,7 @@ class ServerEventRouter:
         # Responses the session gave up on (a turn timeout, a lost link): a late response.done
         # of one changes nothing.  Bounded: the oldest are forgotten.
         self._given_up: collections.deque[str] = collections.deque(maxlen=64)
+        self.response_owed = False  # see _on_link_lost
         self._cancels = 0
 
     # -- what the session asks -----------------------------------------------------------------
@@ -302,8 +305,33 @@ class ServerEventRouter:
             during = " during a response" if running else ""
             message = f"the model link closed{during} ({event.by}, {event.code}): {event.reason}"
             out.append(Emit(RealtimeError({"type": "link_closed", "message": message})))
-        if running:
+        if running and self.last_response_id is not None:
+            out.append(Feed(turns.ResponseFinished(self.last_response_id, "failed")))
             out.extend(self.give_up(self.last_response_id, agent))
+
+    def _on_link_lost(self, event: Any, agent: Any, out: list[Effect]) -> None:
+        out.append(Emit(RealtimeConnectionLost(event.code, event.reason)))
+        seq = self.sequencer
+        running = seq.active and self.last_response_id in self._response_agents
+        # A response was running or asked for: the new connection owes one (the session asks
+        # for it after the resume unless replayed audio will bring one).
+        self.response_owed = running or seq.in_flight is not None or seq.pending
+        if running and self.last_response_id is not None:
+            out.append(Feed(turns.ResponseFinished(self.last_response_id, "failed")))
+        out.extend(self.give_up(self.last_response_id if running else None, agent))
+
+    def _on_link_restored(self, event: Any, agent: Any, out: list[Effect]) -> None:
+        # A new connection: nothing of the old one can arrive late (and its ids may repeat).
+        self._given_up.clear()
+        restored = RealtimeReconnected(
+            event.attempts,
+            event.outage_s,
+            event.restored_items,
+            event.not_restored,
+            event.audio_replayed,
+            event.audio_dropped,
+        )
+        out.append(Emit(restored))
 
 
 _Handler: TypeAlias = Any  # (router, event, agent, effects) -> None
@@ -334,4 +362,6 @@ _HANDLERS: dict[type, _Handler] = {
     p.ErrorEvent: R._on_error,
     p.ServerProtocolError: R._on_protocol_error,
     LinkClosed: R._on_link_closed,
+    LinkLost: R._on_link_lost,
+    LinkRestored: R._on_link_restored,
 }

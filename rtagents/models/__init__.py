@@ -22,6 +22,9 @@ from ._openai import OpenAIRealtimeConfig as OpenAIRealtimeConfig
 from ._openai import OpenAIRealtimeLink as OpenAIRealtimeLink
 from ._openai import get_api_key as get_api_key
 from ._openai import open_openai_realtime as open_openai_realtime
+from ._resilient import ReconnectPolicy as ReconnectPolicy
+from ._resilient import ResilientLink as ResilientLink
+from ._resilient import ResilientStatistics as ResilientStatistics
 from ._tracker import RealtimePlaybackState as RealtimePlaybackState
 from ._tracker import RealtimePlaybackTracker as RealtimePlaybackTracker
 
@@ -45,6 +48,9 @@ __all__ = [
     "RealtimeModelListener",
     "RealtimePlaybackState",
     "RealtimePlaybackTracker",
+    "ReconnectPolicy",
+    "ResilientLink",
+    "ResilientStatistics",
     "TransportConfig",
     "connection_config",
     "get_api_key",

@@ -163,6 +163,8 @@ def connection_config(
 class RealtimeModel(abc.ABC):
     """See the module docstring.  Subclasses implement :meth:`open_link`."""
 
+    #: Whether each ``open_link`` gives a fresh connection (a session may then reconnect).
+    supports_reconnect: bool = True
     # Class-level defaults, so subclasses need not call this __init__ (attrs classes do not).
     _owner: ModelOwner | None = None
     _listeners: tuple[RealtimeModelListener, ...] = ()
@@ -247,6 +249,9 @@ class LinkFactoryModel(RealtimeModel):
 
     def __init__(self, factory: Callable[[OpenAIRealtimeConfig], ModelLink]) -> None:
         self.factory = factory
+        # A bound method of a model (``model.link_factory``) says what that model can do.
+        owner = getattr(factory, "__self__", None)
+        self.supports_reconnect = bool(getattr(owner, "supports_reconnect", True))
 
     def open_link(self, config: OpenAIRealtimeConfig) -> ModelLink:
         return self.factory(config)

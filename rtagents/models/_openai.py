@@ -116,8 +116,9 @@ class OpenAIRealtimeConfig:
     audio_queue_size: int = 50
     receive_queue_size: int = 64
     connect_timeout: float = 10.0
-    keepalive_interval: float | None = 20.0
-    keepalive_timeout: float = 20.0
+    # A dead peer is noticed within interval + timeout (5 s), then a session reconnects.
+    keepalive_interval: float | None = 2.5
+    keepalive_timeout: float = 2.5
     close_timeout: float = 2.0
 
     def __attrs_post_init__(self) -> None:

@@ -2,6 +2,8 @@
 
 * :func:`local_model` — the real local Realtime server behind an in-memory transport, as a
   session ``link_factory`` (whole sessions on ``trio.testing.MockClock``);
+* :class:`ChaosModel` / :func:`chaos_model` — the local model with a :class:`Fault` (cut,
+  stall, delay, corrupt) at a chosen event of a chosen connection;
 * :class:`ScriptedModel` — a scripted model link (expected sends, injected server events);
 * :class:`FakeAudioSource` / :class:`FakeAudioSink` — audio devices on the trio clock;
   :func:`voice` / :func:`silence` make PCM16 test audio;
@@ -20,6 +22,9 @@ from ._audio import FakeAudioSink as FakeAudioSink
 from ._audio import FakeAudioSource as FakeAudioSource
 from ._audio import silence as silence
 from ._audio import voice as voice
+from ._chaos import ChaosModel as ChaosModel
+from ._chaos import Fault as Fault
+from ._chaos import chaos_model as chaos_model
 from ._events import server_events as server_events
 from ._fake_chat import FakeChatServer as FakeChatServer
 from ._fake_chat import FakeReply as FakeReply
@@ -31,10 +36,12 @@ from ._scripted import Step as Step
 from ._scripted import UnexpectedSend as UnexpectedSend
 
 __all__ = [
+    "ChaosModel",
     "FakeAudioSink",
     "FakeAudioSource",
     "FakeChatServer",
     "FakeReply",
+    "Fault",
     "LocalModel",
     "LocalServer",
     "Rule",
@@ -42,6 +49,7 @@ __all__ = [
     "ScriptedResponder",
     "Step",
     "UnexpectedSend",
+    "chaos_model",
     "local_model",
     "open_fake_chat_server",
     "open_local_realtime_server",

@@ -57,7 +57,10 @@ class ScriptedStatistics:
 
 
 class ScriptedModel(RealtimeModel):
-    """See the module docstring."""
+    """See the module docstring.  It is its own single link, so a session does not reconnect
+    to it."""
+
+    supports_reconnect = False
 
     def __init__(
         self,
