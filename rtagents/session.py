@@ -36,6 +36,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable, Mapping
+from types import TracebackType
 from typing import Any
 
 import attrs
@@ -263,9 +264,17 @@ class RealtimeSession:
             raise
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
         await self.close()
-        await self._stack.aclose()
+        # The block ran inside the session's nursery: hand its exception to the nursery, so the
+        # Cancelled that a session closing itself (its link ended) delivered to the block ends
+        # there instead of escaping ``async with``.
+        return bool(await self._stack.__aexit__(exc_type, exc, tb))
 
     async def enter(self) -> RealtimeSession:
         """The SDK's ``await session.enter()``: connect without ``async with``.  Call

@@ -22,8 +22,10 @@ connection (peer close, network error, keepalive timeout, oversized message) as 
 ``LinkClosed`` event, after which the event channel ends.  ``aclose`` is idempotent and bounded by
 ``close_timeout``.
 
-Secrets: the API key lives only in the ``Authorization`` header built at connect time.  It is
-kept out of reprs (``repr=False``), logs and exception messages.
+Secrets: the API key lives only in the ``Authorization`` header built at connect time, held in
+a :class:`SecretHeaders` whose repr shows header names only (so frame locals captured by a crash
+reporter do not carry it).  It is kept out of reprs (``repr=False``), logs and exception
+messages; a config's repr shows no header value at all.
 """
 
 from __future__ import annotations
@@ -80,13 +82,22 @@ def _single_exceptions() -> Iterator[None]:
 
 
 def _redact_headers(headers: Mapping[str, str] | None) -> str:
+    """Header names only: any custom header may carry a credential, so no value is shown."""
     if headers is None:
         return "None"
-    shown = {k: ("<redacted>" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
-    return repr(shown)
+    return repr(dict.fromkeys(headers, "<redacted>"))
 
 
-_SECRET_HEADERS: Final = frozenset({"authorization", "api-key", "x-api-key", "openai-api-key"})
+class SecretHeaders(list[tuple[bytes, bytes]]):
+    """Request headers on their way to the socket.  A plain list would show the bearer token
+    to anything that prints it — a log line, a debugger, a crash reporter that records the
+    frame locals of a traceback; this one shows only the header names."""
+
+    def __repr__(self) -> str:
+        names = ", ".join(name.decode(errors="replace") for name, _ in self)
+        return f"<headers: {names} (values hidden)>"
+
+    __str__ = __repr__
 
 
 @attrs.frozen(kw_only=True)
@@ -302,10 +313,10 @@ class OpenAIRealtimeLink:
             raise ModelLinkError("a link runs once; make a new one to reconnect")
         self._state = "connecting"
         url = self.config.full_url()
-        headers = [
+        headers = SecretHeaders(
             (k.encode(), v.encode())
             for k, v in self.config.handshake_headers(key=await get_api_key(self.config.api_key))
-        ]
+        )
         try:
             with _single_exceptions(), trio.CancelScope() as scope:
                 self._scope = scope
