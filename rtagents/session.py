@@ -47,6 +47,7 @@ from rtagents import protocol as p
 from rtagents._agency import Agency
 from rtagents._core import router as r
 from rtagents._core import turns
+from rtagents._core.link_events import LinkClosed
 from rtagents._core.restore import restore_events
 from rtagents._core.settings import format_name
 from rtagents.actors import CaptureActor, PlaybackActor, PlaybackPosition, VadActor
@@ -196,6 +197,7 @@ class RealtimeSession:
         self._unexpected = 0
         self._last_barge_in_at: float | None = None
         self._tracked: tuple[str, int, float] | None = None  # the tracker's last position fed
+        self._link_closed: LinkClosed | None = None  # how the model link ended
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -374,6 +376,18 @@ class RealtimeSession:
         return self._agency.agent if self._agency.resolved else self.starting_agent
 
     @property
+    def ended_by(self) -> str | None:
+        """``None`` while the session runs; then how it ended: ``"app"`` (``close()``, or the
+        ``async with`` block ended), ``"server"`` (the server closed the session cleanly), or
+        ``"error"`` (the connection was lost for good — an ``error`` event said why)."""
+        if not self._closed:
+            return None
+        end = self._link_closed
+        if end is None or end.by == "local":
+            return "app"
+        return "server" if end.by == "peer" and end.code == 1000 else "error"
+
+    @property
     def usage(self) -> Usage:
         """Token usage summed over every ``response.done`` so far."""
         return self.context.usage
@@ -467,6 +481,8 @@ class RealtimeSession:
 
     def _on_link_event(self, event: Any) -> None:
         """Called by the link's reader task for every event; never raises into it."""
+        if isinstance(event, LinkClosed):
+            self._link_closed = event
         try:
             appliers = self._appliers
             for effect in self._router.route(event, self.agent):

@@ -9,6 +9,8 @@ through a socket wrapper that, on connection ``connection`` (0 = the first), at 
   abnormal close, the server loses its connection);
 * ``stall`` — nothing more reaches the client, while the WebSocket still answers pings (a
   server that hangs without dying: the session's turn timeout, not a reconnect, deals with it);
+* ``blackhole`` — nothing more arrives and pings go unanswered (a dead peer behind a network
+  that dropped the connection silently: the link's keepalive notices it);
 * ``delay`` — that message, and the rest after it, arrive ``seconds`` late;
 * ``corrupt`` — that message is replaced by bytes that are not JSON;
 
@@ -32,7 +34,7 @@ from rtagents.testing._memory import LocalModel
 
 @attrs.frozen
 class Fault:
-    kind: Literal["cut", "stall", "delay", "corrupt"]
+    kind: Literal["cut", "stall", "blackhole", "delay", "corrupt"]
     at_event: int
     connection: int = 0
     seconds: float = 0.0
@@ -49,9 +51,15 @@ class _ChaosSocket:
         self._received = 0
         self.applied = False
         self.audio_appends = 0  # input_audio_buffer.append events sent on this connection
+        self.blackholed_at: float | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ws, name)
+
+    async def ping(self, payload: bytes | None = None) -> None:
+        if self.blackholed_at is not None:
+            await trio.sleep_forever()  # no pong will ever come
+        await self._ws.ping(payload)
 
     async def send_message(self, message: str | bytes) -> None:
         if isinstance(message, str) and '"input_audio_buffer.append"' in message[:64]:
@@ -65,6 +73,9 @@ class _ChaosSocket:
                 self.applied = True
                 if fault.kind == "cut":
                     await trio.aclose_forcefully(self._transport)
+                elif fault.kind == "blackhole":
+                    self.blackholed_at = trio.current_time()
+                    await trio.sleep_forever()
                 elif fault.kind == "stall":
                     while True:  # keep reading (so pings are still answered), pass nothing on
                         await self._ws.get_message()

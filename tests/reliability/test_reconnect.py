@@ -53,6 +53,12 @@ class TwoTurns:
             yield part
 
 
+def nurseries() -> int:
+    root = trio.lowlevel.current_root_task()
+    assert root is not None
+    return len(root.child_nurseries)
+
+
 def agent() -> RealtimeAgent:
     return RealtimeAgent(name="A", instructions="Be brief.", tools=[get_weather])
 
@@ -158,13 +164,13 @@ async def test_a_fault_at_every_event_resumes_or_ends_clearly(
     step = 1 if kind == "cut" else 7
     for at in range(0, total, step):
         model = chaos_model(TwoTurns(), Fault(kind, at_event=at), pace=0.01)  # type: ignore[arg-type]
-        before = len(trio.lowlevel.current_root_task().child_nurseries)
+        before = nurseries()
         events, _ = await converse(model)
         errors = [e for e in events if e.type == "error"]
         completed = [e for e in events if e.type == "agent_end" and e.status == "completed"]
         resumed = len(completed) >= 3 and heard_whole_turn(model, events)
         assert resumed or errors, f"{kind} at {at}: neither resumed nor an error"
-        assert len(trio.lowlevel.current_root_task().child_nurseries) == before, at
+        assert nurseries() == before, at
 
 
 @pytest.mark.parametrize("at", [3, 25, 60])
@@ -238,3 +244,23 @@ def test_reconnect_settings_are_checked() -> None:
     custom = RealtimeRunConfig.coerce({"reconnect": {"attempts": 2, "audio_seconds": 1.0}})
     assert custom.reconnect is not None
     assert custom.reconnect.attempts == 2
+
+
+async def test_a_dead_peer_is_noticed_within_five_seconds_and_the_session_resumes(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    model = chaos_model(TwoTurns(), Fault("blackhole", at_event=20), pace=0.01)
+    lost_at: list[float] = []
+    config = RealtimeRunConfig(link_factory=model.link_factory, local_vad=False)
+    with trio.fail_after(60):
+        async with open_session(agent(), config) as session:
+            await session.send_message("What is the weather?")
+            async for event in session:
+                if event.type == "connection_lost":
+                    lost_at.append(trio.current_time())
+                if event.type == "reconnected":
+                    break
+    dead_since = model.sockets[0].blackholed_at
+    assert dead_since is not None
+    assert lost_at[0] - dead_since <= 5.0 + 0.1  # keepalive: 2.5 s interval + 2.5 s timeout
+    assert model.connections == 2

@@ -143,3 +143,28 @@ async def test_a_late_done_of_a_given_up_response_changes_nothing(
         n.cancel_scope.cancel()
     ends = [e.response_id for e in events if e.type == "agent_end"]
     assert ends == ["r1", "r2"]  # one agent_end each, none for the late done
+
+
+def ended(session: RealtimeSession) -> str | None:
+    return session.ended_by
+
+
+async def test_the_app_can_tell_how_the_session_ended(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    for code, expected in ((1000, "server"), (1011, "error")):
+        model = ScriptedModel(strict=False)
+        config = RealtimeRunConfig(link_factory=model.link_factory, local_vad=False)
+        events: list[Any] = []
+        async with open_session(RealtimeAgent(name="A"), config) as session:
+            assert ended(session) is None
+            model.close_from_server(code, "bye")
+            with trio.fail_after(5):
+                await collect(session, events)
+        assert session.ended_by == expected
+        assert any(e.type == "error" for e in events) == (expected == "error")
+    model = ScriptedModel(strict=False)
+    config = RealtimeRunConfig(link_factory=model.link_factory, local_vad=False)
+    async with open_session(RealtimeAgent(name="A"), config) as session:
+        pass
+    assert session.ended_by == "app"
