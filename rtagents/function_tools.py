@@ -25,12 +25,36 @@ field names — ``strict_json_schema`` (the schema is made strict when it is con
 SDK), ``is_enabled``, ``needs_approval``, ``timeout_seconds`` (``timeout`` is an alias),
 ``timeout_behavior``, ``timeout_error_function`` — and ours: ``cancel_on_interrupt`` (cancel the
 call when the user barges in) and ``failure_error_function``.  How a call is run, timed out and
-answered is :mod:`rtagents.actors.tools`' business.
+answered is :mod:`rtagents.actors.tools`' business; a plain (not ``async``) ``on_invoke_tool`` —
+every sync function given to :func:`function_tool` — is run there in a worker thread
+(:attr:`FunctionTool.runs_in_thread`).
+
+What the model reads (:func:`tool_output_text`): a ``str`` as is; anything else as JSON — attrs
+classes, dataclasses and pydantic models (``model_dump(mode="json")``) as objects, tuples and
+sets as arrays, dict keys that are not strings by their ``str()``, NaN and the infinities as the
+strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``, any other object by its ``str()`` (so an
+``Enum`` member reads ``"Unit.C"``, bytes ``"b'...'"``); keys that read the same are numbered
+(``"1"``, ``"1 (2)"``).  Conversion never raises: each value is converted under its own guard,
+structures are followed :data:`MAX_OUTPUT_DEPTH` (64) levels deep, a circular reference reads
+``"<circular reference>"``, a value whose ``str()`` and ``repr()`` both fail reads as a
+placeholder naming its type (the whole output, when that is the result itself: "The tool
+returned a X, which could not be converted to text."), an integer too long to print as its
+size, and lone surrogates as U+FFFD so the link can send the text.  The text is cut at
+:data:`MAX_OUTPUT_CHARS` (100,000) characters, ending with a note saying so: the Realtime API
+states no limit of its own for a ``function_call_output``, but a realtime model's whole
+context (32,768 tokens for ``gpt-realtime``, some 130,000 characters) could not hold more, so
+more is never useful.  The work is bounded by the limit too: a structure is followed only as
+far as the text it makes can be read (a list of ten million items costs what its first
+100,000 characters do), and long strings and bytes are cut before they are copied; only an
+object's own ``str()`` (or ``model_dump``) is left to take what it takes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import inspect
+import itertools
 import json
 import math
 import re
@@ -51,8 +75,10 @@ __all__ = [
     "DocstringStyle",
     "FunctionTool",
     "ToolArgumentError",
+    "ToolOutputText",
     "ToolSchemaError",
     "ToolTimeoutError",
+    "convert_tool_output",
     "default_tool_error_function",
     "default_tool_timeout_error_message",
     "function_tool",
@@ -253,8 +279,19 @@ class FunctionTool:
             decision = await decision
         return bool(decision)
 
+    @property
+    def runs_in_thread(self) -> bool:
+        """Whether the session runs ``on_invoke_tool`` in a worker thread: it does when that is
+        a plain (not ``async``) callable — a sync function given to :func:`function_tool`, or a
+        sync ``on_invoke_tool`` given by hand — so that a blocking tool cannot stall the event
+        loop and its timeout holds (see :mod:`rtagents.actors.tools`).  Whatever it returns is
+        awaited on the event loop if it is awaitable."""
+        return not _is_async_callable(self.on_invoke_tool)
+
     async def invoke(self, ctx: ToolContext[Any], arguments: str) -> Any:
-        """Run the tool.  :class:`ToolArgumentError` means the model sent bad arguments."""
+        """Run the tool here, on the calling thread (the session's executor runs a tool that
+        :attr:`runs_in_thread` in a worker thread instead).  :class:`ToolArgumentError` means
+        the model sent bad arguments."""
         result = self.on_invoke_tool(ctx, arguments)
         if inspect.isawaitable(result):
             result = await result
@@ -286,6 +323,14 @@ def parse_arguments(arguments: str) -> dict[str, Any]:
     return parsed
 
 
+def _is_async_callable(func: object) -> bool:
+    """Whether calling `func` starts a coroutine: an ``async def`` function (also through
+    :func:`functools.partial`) or an object with an ``async def __call__``."""
+    if inspect.iscoroutinefunction(func):
+        return True
+    return callable(func) and inspect.iscoroutinefunction(type(func).__call__)
+
+
 def _is_context(annotation: object) -> bool:
     origin = typing.get_origin(annotation) or annotation
     return isinstance(origin, type) and issubclass(origin, RunContextWrapper)
@@ -308,14 +353,10 @@ def _build(
     doc_description, doc_params = "", dict[str, str]()
     if use_docstring_info:
         doc_description, doc_params = parse_docstring(inspect.getdoc(func), docstring_style)
-    if options["timeout_seconds"] is not None and not inspect.iscoroutinefunction(func):
-        raise ValueError(
-            "FunctionTool timeout_seconds is only supported for async @function_tool handlers."
-        )
     sig = read_signature(func, where_fn, doc_params, strict=strict, is_context=_is_context)
     defaults = {f.name: f.default for f in sig.node.fields if not f.required}
 
-    def on_invoke_tool(ctx: ToolContext[Any], arguments: str) -> Any:
+    def call(ctx: ToolContext[Any], arguments: str) -> Any:
         values = sig.node.convert(parse_arguments(arguments), "")
         for key, make in sig.fill.items():
             if key not in values:
@@ -324,6 +365,16 @@ def _build(
         for key in sig.positional_only:
             args.append(values.pop(key, defaults.get(key)))
         return func(*args, **values)
+
+    # An async function gets an async on_invoke_tool (run on the event loop); a sync one a
+    # plain one, which the executor runs in a worker thread (FunctionTool.runs_in_thread).
+    on_invoke_tool: Callable[[ToolContext[Any], str], Any] = call
+    if _is_async_callable(func):
+
+        async def on_invoke_async(ctx: ToolContext[Any], arguments: str) -> Any:
+            return await call(ctx, arguments)
+
+        on_invoke_tool = on_invoke_async
 
     return FunctionTool(
         tool_name,
@@ -417,7 +468,11 @@ def function_tool(
     cancel_on_interrupt: bool = False,
 ) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Decorator: a :class:`FunctionTool` from a sync or async function with annotated
-    parameters, with the OpenAI Agents SDK's options (see its documentation):
+    parameters, with the OpenAI Agents SDK's options (see its documentation).  An async function
+    runs on the event loop; a sync one in a worker thread, as in the SDK (``asyncio.to_thread``
+    there): it may block, but it gets its context (a first ``RunContextWrapper`` /
+    ``ToolContext`` parameter) in that thread, so what it touches there must be thread-safe, and
+    it reaches the event loop only through :func:`trio.from_thread.run` / ``run_sync``.
 
     * ``name_override`` / ``description_override`` (``name`` / ``description`` are ours, kept);
       ``docstring_style`` (``"google"``, ``"numpy"``, ``"sphinx"``; ``None`` detects it);
@@ -432,8 +487,9 @@ def function_tool(
       reaches the session — an ``error`` event — and the model is told the tool failed.
     * ``timeout`` (seconds): ``None`` by default, as in the SDK — no limit.  There is no hidden
       safety net: a call that never returns holds one of the executor's ``max_calls`` slots (it
-      never blocks audio or other calls; ``cancel_on_interrupt`` or a timeout bound it).  Only
-      async functions can be timed out (a sync one runs to its end: the SDK refuses it too).
+      never blocks audio or other calls; ``cancel_on_interrupt`` or a timeout bound it).  Sync
+      functions can be timed out too (the SDK refuses that; here they run in a worker thread,
+      which is abandoned at the timeout: see :mod:`rtagents.actors.tools`).
       ``timeout_behavior="error_as_result"`` (default): the model reads
       ``timeout_error_function(ctx, ToolTimeoutError)`` or the SDK's ``"Tool 'x' timed out
       after N seconds."``; ``"raise_exception"``: the call fails as an error, reported as an
@@ -506,20 +562,301 @@ def function_tool(
     return build(func) if func is not None else build
 
 
-def tool_output_text(result: Any) -> str:
-    """How a tool's result is shown to the model."""
-    if isinstance(result, str):
-        return result
-    if attrs.has(type(result)):
-        result = attrs.asdict(result)
-    else:
-        import dataclasses
+#: The most characters of text the model reads for one call's output (see the module docstring).
+MAX_OUTPUT_CHARS = 100_000
+#: How deep a result's structure is followed before the rest reads ``"..."``.
+MAX_OUTPUT_DEPTH = 64
+_MAX_PROBLEMS = 5  # what ToolOutputText.problems lists at most (then how many more there were)
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
-        if dataclasses.is_dataclass(result) and not isinstance(result, type):
-            result = dataclasses.asdict(result)
-        elif callable(getattr(result, "model_dump", None)) and not isinstance(result, type):
-            result = result.model_dump(mode="json")
+
+@attrs.frozen
+class ToolOutputText:
+    """A tool's result as the text the model reads (:func:`convert_tool_output`)."""
+
+    text: str
+    #: The text was longer than the limit and was cut (it ends with a note saying so).
+    cut: bool = False
+    #: What could not be shown as it was (a value whose ``str()`` raised, a circular
+    #: reference, a structure too deep...), for the session to report.
+    problems: tuple[str, ...] = ()
+    #: False when nothing of the value could be converted: ``text`` only says so.
+    converted: bool = True
+
+
+def tool_output_text(result: Any, *, limit: int = MAX_OUTPUT_CHARS) -> str:
+    """How a tool's result is shown to the model: see the module docstring.  Never raises; the
+    text has at most `limit` characters."""
+    return convert_tool_output(result, limit=limit).text
+
+
+def convert_tool_output(result: Any, *, limit: int = MAX_OUTPUT_CHARS) -> ToolOutputText:
+    """:func:`tool_output_text`, saying also whether the text was cut and what could not be
+    converted."""
+    limit = max(1, int(limit))
+    if isinstance(result, str):
+        text = result if type(result) is str else str.__str__(result)
+        partial, problems, converted = False, [], True
+    else:
+        to_json = _ToJSON(limit)
+        try:
+            value = to_json.value(result, 0, top=True)
+            if value is _UNCONVERTIBLE:
+                text, converted = _unconvertible(result), False
+            else:
+                text, converted = json.dumps(value, allow_nan=False), True
+            partial = to_json.stopped
+        except Exception as exc:  # beyond the per-value guards (a MemoryError...)
+            text, converted, partial = _fallback(result, limit), False, False
+            to_json.problem(f"the {_type_name(result)} could not be converted ({_describe(exc)})")
+        problems = to_json.problems
+    text, cut = cap_output_text(text, limit, partial=partial)
+    return ToolOutputText(text, cut, tuple(problems), converted)
+
+
+def cap_output_text(
+    text: str, limit: int = MAX_OUTPUT_CHARS, *, partial: bool = False
+) -> tuple[str, bool]:
+    """`text`, sendable and at most `limit` characters: cut with a closing note if longer
+    (`partial`: `text` is only the beginning of a longer output, so cut in any case), with lone
+    surrogates replaced.  Returns the text and whether it was cut."""
+    limit = max(1, limit)
+    cut = partial or len(text) > limit
+    if cut:
+        if partial:
+            note = f"\n[Output cut to {limit:,} characters; it was longer.]"
+        else:
+            note = f"\n[Output cut to {limit:,} characters from {len(text):,}.]"
+        keep = limit - len(note)
+        text = text[:keep] + note if keep > 0 else text[:limit]
+    if not text.isascii():
+        text = _SURROGATES.sub("\ufffd", text)
+    return text, cut
+
+
+_UNCONVERTIBLE: Any = object()
+
+
+def _type_name(value: object) -> str:
     try:
-        return json.dumps(result, default=str)
-    except (TypeError, ValueError):
-        return str(result)
+        return str(type(value).__qualname__)
+    except Exception:
+        return "object"
+
+
+def _describe(exc: BaseException) -> str:
+    try:
+        return f"{type(exc).__name__}: {exc}"[:200]
+    except Exception:
+        return type(exc).__name__
+
+
+def _unconvertible(value: object) -> str:
+    return f"The tool returned a {_type_name(value)}, which could not be converted to text."
+
+
+def _fallback(value: object, limit: int) -> str:
+    """A bounded repr of `value`, or a sentence saying it could not be converted."""
+    try:
+        import reprlib
+
+        shown = reprlib.Repr()
+        shown.maxlevel, shown.maxstring, shown.maxother = 6, limit, limit
+        return str(shown.repr(value))
+    except Exception:
+        return _unconvertible(value)
+
+
+class _ToJSON:
+    """A result as plain JSON values (dicts with str keys, lists, str, finite numbers, bools,
+    None), guarded value by value, bounded in depth and in the text it makes."""
+
+    def __init__(self, limit: int) -> None:
+        # A lower bound of the characters of JSON made so far counts down from limit + 1: at
+        # 0 the text is surely over the limit, and what is left need not be looked at.
+        self.left = limit + 1
+        self.stopped = False  # values were left out because the text was over the limit
+        self.problems: list[str] = []
+        self._more = 0
+        self._path: set[int] = set()  # containers being converted (a circular reference)
+
+    def problem(self, text: str) -> None:
+        if text in self.problems:
+            return
+        if len(self.problems) < _MAX_PROBLEMS:
+            self.problems.append(text)
+            return
+        self._more += 1
+        self.problems[-1] = f"{self._more + 1} more values could not be converted either"
+
+    def value(self, value: Any, depth: int, *, top: bool = False) -> Any:
+        if self.left <= 0:
+            self.stopped = True
+            return None
+        left, stopped = self.left, self.stopped
+        try:
+            return self._value(value, depth, top)
+        except Exception as exc:  # a RecursionError, a __getattr__ or model_dump that raised...
+            name = _type_name(value)
+            self.problem(f"a {name} could not be converted ({_describe(exc)})")
+            if top:
+                return _UNCONVERTIBLE
+            # What was made of it is dropped.
+            self.left, self.stopped = left - (len(name) + 32), stopped
+            return f"<a {name} that could not be converted>"
+
+    def _value(self, value: Any, depth: int, top: bool) -> Any:
+        if value is None or value is True or value is False:
+            self.left -= 5 if value is False else 4  # null, true, false
+            return value
+        if isinstance(value, str):
+            return self._text(value if type(value) is str else str.__str__(value))
+        if isinstance(value, int):
+            return self._int(int(value))
+        if isinstance(value, float):
+            number = float(value)
+            self.left -= 3
+            if math.isfinite(number):
+                return number
+            return "NaN" if math.isnan(number) else "Infinity" if number > 0 else "-Infinity"
+        if isinstance(value, list | tuple | dict | set | frozenset) or (
+            not isinstance(value, type)
+            and (
+                attrs.has(type(value))
+                or dataclasses.is_dataclass(value)
+                or callable(getattr(type(value), "model_dump", None))
+            )
+        ):
+            if depth >= MAX_OUTPUT_DEPTH:
+                self.problem(f"the value is nested deeper than {MAX_OUTPUT_DEPTH} levels: cut")
+                self.left -= 5
+                return "..."
+            if id(value) in self._path:
+                self.problem(f"a {_type_name(value)} contains itself: cut")
+                self.left -= 22
+                return "<circular reference>"
+            self._path.add(id(value))
+            try:
+                return self._container(value, depth + 1)
+            finally:
+                self._path.discard(id(value))
+        return self._leaf(value, top)
+
+    def _int(self, number: int) -> Any:
+        try:
+            text = str(number)
+        except ValueError:  # more digits than sys.get_int_max_str_digits()
+            digits = int(number.bit_length() * math.log10(2)) + 1
+            self.problem(f"an integer of about {digits:,} digits is too long to print")
+            text = f"an integer of about {digits:,} digits"
+            self.left -= len(text) + 2
+            return text
+        self.left -= len(text)
+        return number
+
+    def _container(self, value: Any, depth: int) -> Any:
+        self.left -= 2
+        if isinstance(value, dict):
+            return self._object(value.items(), depth)
+        if isinstance(value, list | tuple):
+            return self._array(value, depth)
+        if isinstance(value, set | frozenset):
+            items = list(itertools.islice(value, max(self.left, 0)))
+            with contextlib.suppress(Exception):  # not comparable: kept in the set's order
+                items.sort()
+            if len(items) < len(value):
+                self.stopped = True
+            return self._array(items, depth)
+        kind = type(value)
+        if attrs.has(kind):
+            names = [a.name for a in attrs.fields(kind)]
+            return self._object(((n, getattr(value, n)) for n in names), depth)
+        if dataclasses.is_dataclass(value):
+            names = [f.name for f in dataclasses.fields(value)]
+            return self._object(((n, getattr(value, n)) for n in names), depth)
+        try:
+            dumped = value.model_dump(mode="json")
+        except Exception:
+            dumped = value.model_dump()
+        self.left += 2
+        return self.value(dumped, depth)
+
+    def _array(self, items: Any, depth: int) -> list[Any]:
+        out: list[Any] = []
+        for item in items:
+            if self.left <= 0:
+                self.stopped = True
+                break
+            if out:
+                self.left -= 2
+            out.append(self.value(item, depth))
+        return out
+
+    def _object(self, pairs: Any, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        again: dict[str, int] = {}  # keys that read the same ({1: .., "1": ..}): numbered
+        for key, item in pairs:
+            if self.left <= 0:
+                self.stopped = True
+                break
+            name = self._key(key)
+            while name in out:
+                again[name] = again.get(name, 1) + 1
+                name = f"{name} ({again[name]})"
+            self.left -= len(name) + (6 if out else 4)
+            out[name] = self.value(item, depth)
+        return out
+
+    def _key(self, key: Any) -> str:
+        """A dict key as a str (the caller counts its length)."""
+        if isinstance(key, str):
+            text = key if type(key) is str else str.__str__(key)
+        elif key is None or key is True or key is False:
+            text = json.dumps(key)
+        elif isinstance(key, float):
+            number = float(key)
+            if math.isfinite(number):
+                text = json.dumps(number)
+            else:
+                text = "NaN" if math.isnan(number) else "Infinity" if number > 0 else "-Infinity"
+        elif isinstance(key, int):
+            try:
+                text = str(int(key))
+            except ValueError:  # more digits than sys.get_int_max_str_digits()
+                text = "<an integer too long to print>"
+        else:
+            shown = self._leaf_text(key)
+            text = shown if shown is not None else f"<a {_type_name(key)}>"
+        if len(text) > self.left + 1:
+            text = text[: self.left + 1]
+            self.stopped = True
+        return text
+
+    def _leaf(self, value: Any, top: bool) -> Any:
+        """Any other object: its str() (bytes too, as before: "b'...'"), else its repr()."""
+        text = self._leaf_text(value)
+        if text is None:
+            if top:
+                return _UNCONVERTIBLE
+            text = f"<a {_type_name(value)} that could not be converted>"
+        return self._text(text)
+
+    def _leaf_text(self, value: Any) -> str | None:
+        if isinstance(value, bytes | bytearray) and len(value) > self.left + 1:
+            value = bytes(value[: self.left + 1])
+            self.stopped = True
+        try:
+            return str(value)
+        except Exception as exc:
+            try:
+                return repr(value)
+            except Exception:
+                self.problem(f"str() and repr() of a {_type_name(value)} failed ({_describe(exc)})")
+                return None
+
+    def _text(self, text: str) -> str:
+        if len(text) > self.left + 1:  # enough to be over the limit: the rest is not needed
+            text = text[: self.left + 1]
+            self.stopped = True
+        self.left -= len(text) + 2
+        return text

@@ -140,7 +140,7 @@ async def test_hooks_are_dispatched_as_typed_calls_run_hook_first() -> None:
             log.append(("agent", "tool_end", agent.name, tool.name, result))
 
     @function_tool
-    def ping() -> str:
+    async def ping() -> str:  # async: a sync tool runs in a thread and may end after the answer
         """Ping."""
         return "pong"
 

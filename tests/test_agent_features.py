@@ -711,7 +711,7 @@ async def test_hooks_are_called_in_order(autojump_clock: trio.testing.MockClock)
             raise RuntimeError("hook bug")  # reported, and the session goes on
 
     @function_tool
-    def ping() -> str:
+    async def ping() -> str:  # async: a sync tool runs in a thread and may end after the answer
         """Ping."""
         return "pong"
 

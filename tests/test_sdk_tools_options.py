@@ -279,9 +279,11 @@ async def test_timeouts(autojump_clock: trio.testing.MockClock) -> None:
     assert (stats.timed_out, stats.failed, stats.completed) == (4, 0, 1)
 
 
-def test_only_async_functions_can_time_out() -> None:
-    with pytest.raises(ValueError, match="only supported for async @function_tool handlers"):
-        function_tool(timeout=1)(weather)
+def test_sync_functions_can_time_out_too() -> None:
+    # The SDK refuses a timeout on a sync function (ValueError); sync tools run in a worker
+    # thread here, abandoned at the timeout (rtagents.actors.tools), so the timeout is kept.
+    tool = function_tool(timeout=1)(weather)
+    assert (tool.timeout_seconds, tool.runs_in_thread) == (1.0, True)
 
 
 async def test_failure_error_functions(autojump_clock: trio.testing.MockClock) -> None:

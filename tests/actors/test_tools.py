@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 
+import pytest
 import trio
 import trio.testing
 
@@ -162,3 +163,74 @@ async def test_one_at_a_time_passes_a_call_waiting_for_approval(
         await trio.sleep(1)
         nursery.cancel_scope.cancel()
     assert order == ["b", "c", "a"]
+
+
+def test_executor_options_are_checked() -> None:
+    async def on_done(result: ToolResult) -> None:
+        pass
+
+    with pytest.raises(ValueError, match="max_threads"):
+        ToolExecutor(on_done, max_threads=0)
+    with pytest.raises(ValueError, match="max_output_chars"):
+        ToolExecutor(on_done, max_output_chars=10)
+    stats = ToolExecutor(on_done).statistics()
+    assert (stats.threads_busy, stats.threads_waiting, stats.threads_abandoned) == (0, 0, 0)
+    assert (stats.outputs_cut, stats.callback_errors) == (0, 0)
+
+
+async def test_sync_tools_run_in_threads_and_outputs_are_capped(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    @function_tool
+    def echo(text: str, times: int) -> str:
+        """Repeats."""
+        return text * times
+
+    assert echo.runs_in_thread
+    assert not slow.runs_in_thread
+    calls = [
+        ToolCall("c1", "echo", '{"text": "ab", "times": 2}', echo),
+        ToolCall("c2", "echo", '{"text": "x", "times": 1000}', echo),
+    ]
+    done: dict[str, ToolResult] = {}
+
+    async def on_done(result: ToolResult) -> None:
+        done[result.call.call_id] = result
+
+    executor = ToolExecutor(on_done, max_output_chars=200, max_threads=1)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(executor.run)
+        for call in calls:
+            executor.submit_nowait(call)
+        await trio.sleep(1)
+        nursery.cancel_scope.cancel()
+    assert done["c1"].text == "abab"
+    assert done["c2"].output == "x" * 1000  # what the tool returned, for tool_end
+    assert len(done["c2"].text) == 200
+    assert done["c2"].text.endswith("[Output cut to 200 characters from 1,000.]")
+    assert [p.kind for p in done["c2"].problems] == ["tool_output_cut"]
+    stats = executor.statistics()
+    assert (stats.completed, stats.outputs_cut, stats.threads_busy) == (2, 1, 0)
+
+
+async def test_an_approval_check_that_raises_is_answered_as_an_error(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async def approve(call: ToolCall) -> str | None:
+        raise LookupError("policy broke")
+
+    done: list[ToolResult] = []
+
+    async def on_done(result: ToolResult) -> None:
+        done.append(result)
+
+    executor = ToolExecutor(on_done, approve=approve)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(executor.run)
+        executor.submit_nowait(ToolCall("c1", "slow", '{"seconds": 1}', slow))
+        await trio.sleep(2)
+        nursery.cancel_scope.cancel()
+    (result,) = done
+    assert (result.status, result.text) == ("error", "Tool slow failed: LookupError")
+    assert [p.kind for p in result.problems] == ["tool_approval_failed"]
+    assert executor.statistics().failed == 1
