@@ -479,7 +479,11 @@ def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", metavar="WAV", help="the user's voice from a 16-bit WAV file")
+    parser.add_argument(
+        "--input",
+        metavar="WAV",
+        help="the user's voice from a WAV file (any rate, mono or stereo, 16/24/32-bit or G.711)",
+    )
     parser.add_argument(
         "--output", metavar="WAV", help="write the agent's voice here (default: answer.wav)"
     )

@@ -15,8 +15,10 @@ import wave
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import trio
 
+from rtagents import native
 from rtagents.audio.sources import _sounddevice
 
 
@@ -74,28 +76,50 @@ class NullSink:
 
 
 class WavSink:
-    """A mono 16-bit WAV file, written as played (paced like a device when ``realtime``).
-    The file is complete once closed.  Each write goes to the file's buffered writer on the
-    event loop (a few hundred bytes per frame); a disk that stalls would stall playback."""
+    """A 16-bit PCM WAV file, written as played (paced like a device when ``realtime``).
 
-    def __init__(self, path: str | Path, rate: int = 24000, *, realtime: bool = True) -> None:
-        self.rate = rate
+    ``rate`` and ``channels`` are the file's: any rate from 1 to 384 kHz, any number of
+    channels (the mono audio is copied to each).  The sink's own :attr:`rate`, what ``write``
+    takes, is ``rate`` itself when it is a supported rate with whole 10 ms frames (all but
+    11,025 and 22,050 Hz), else the next such rate up, and the sink converts as it writes
+    (streaming, the tail flushed on close).  The file is complete once closed.  Each write goes
+    to the file's buffered writer on the event loop (a few hundred bytes per frame); a disk
+    that stalls would stall playback."""
+
+    def __init__(
+        self, path: str | Path, rate: int = 24000, *, channels: int = 1, realtime: bool = True
+    ) -> None:
+        if channels < 1:
+            raise ValueError(f"a WAV file needs at least one channel, not {channels}")
+        self.file_rate = rate
+        self.channels = channels
+        self.rate = _sink_rate(rate)
+        self._converter = (
+            native.Resampler.any_rate(self.rate, rate) if self.rate != rate else None
+        )  # raises ValueError for rates out of range, before the file is created
         self.path = Path(path)
         self._wav: wave.Wave_write | None = wave.open(str(self.path), "wb")  # noqa: SIM115
-        self._wav.setnchannels(1)
+        self._wav.setnchannels(channels)
         self._wav.setsampwidth(2)
         self._wav.setframerate(rate)
-        self._pacer = DevicePacer(rate) if realtime else None
+        self._pacer = DevicePacer(self.rate) if realtime else None
 
     def __repr__(self) -> str:
-        return f"<WavSink {str(self.path)!r} {self.rate} Hz>"
+        return f"<WavSink {str(self.path)!r} {self.file_rate} Hz × {self.channels}>"
+
+    def _put(self, pcm: bytes) -> None:
+        assert self._wav is not None
+        if self.channels > 1:
+            mono = np.frombuffer(pcm, "<i2")
+            pcm = np.repeat(mono, self.channels).astype("<i2").tobytes()
+        self._wav.writeframes(pcm)
 
     async def write(self, pcm: bytes) -> None:
         if self._wav is None:
             raise trio.ClosedResourceError("the WAV sink is closed")
         if len(pcm) % 2:
             raise ValueError("PCM16 audio must have an even number of bytes")
-        self._wav.writeframes(pcm)
+        self._put(pcm if self._converter is None else self._converter.process(pcm))
         if self._pacer is not None:
             await self._pacer.pace(pcm)
         else:
@@ -103,9 +127,20 @@ class WavSink:
 
     async def aclose(self) -> None:
         if self._wav is not None:
+            if self._converter is not None:
+                self._put(self._converter.flush())
             self._wav.close()
             self._wav = None
         await trio.lowlevel.checkpoint()
+
+
+def _sink_rate(rate: int) -> int:
+    """What a WAV sink at ``rate`` takes: ``rate``, or the next supported rate with whole 10 ms
+    frames (what the playback actor needs)."""
+    usable = [r for r in native.SUPPORTED_RATES if r % 100 == 0]
+    if rate in usable:
+        return rate
+    return min((r for r in usable if r >= rate), default=usable[-1])
 
 
 class SoundDeviceSink:

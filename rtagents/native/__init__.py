@@ -9,11 +9,17 @@ PCM16 means signed 16-bit little-endian mono samples; μ-law means one G.711 byt
 Inputs may be ``bytes``, ``bytearray`` or a C-contiguous ``memoryview`` (of any format: its raw
 bytes are used).  Outputs are always ``bytes``.
 
+The resampler converts between any two of :data:`SUPPORTED_RATES` (8, 11.025, 16, 22.05, 24,
+32, 44.1, 48 and 96 kHz), ratios like 44.1 → 48 kHz (160/147) included: one rational polyphase
+filter bank per pair, all sampled from one low-pass kernel (filters.h, designed by
+tools/design_filters.py) so that every pair has the same response relative to its lower rate:
+flat to 0.425 × that rate, images and aliases of a tone ≥ 80 dB down in total.
+
 The resampler is *time-aligned* and *streaming*: output sample ``k`` corresponds to input time
 ``k * in_rate / out_rate``.  Its filter needs :attr:`Resampler.delay_samples` output samples of
-look-ahead, which is audio withheld until more input arrives (at most 2 ms for every supported
-pair); :meth:`Resampler.flush` releases it at the end of a stream.  Any chunking of the input
-followed by ``flush()`` gives bit-identical output to one call, and exactly
+look-ahead, which is audio withheld until more input arrives (just under 16 samples of the lower
+rate: at most 2 ms, with 8 kHz); :meth:`Resampler.flush` releases it at the end of a stream.  Any
+chunking of the input followed by ``flush()`` gives bit-identical output to one call, and exactly
 ``round(n_in * out_rate / in_rate)`` samples in total (halves round to even, like ``round``).
 """
 
@@ -26,6 +32,7 @@ from typing import Final, Protocol, final
 from rtagents.native._resample import ffi, lib
 
 __all__ = [
+    "ANY_RATE_RANGE",
     "SUPPORTED_RATES",
     "Resampler",
     "alaw_decode",
@@ -35,7 +42,7 @@ __all__ = [
     "ulaw_encode",
 ]
 
-SUPPORTED_RATES: Final = (8000, 16000, 24000, 48000)
+SUPPORTED_RATES: Final = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 96000)
 
 lib.rt_init()
 # Bound once: a module attribute lookup per call is measurable at one call per 20 ms frame.
@@ -177,18 +184,44 @@ def alaw_decode(alaw: Buffer) -> bytes:
     return _convert(_c_alaw_decode, alaw, "A-law audio", 2, pcm=False)
 
 
-def _check_rate(name: str, rate: object) -> int:
+ANY_RATE_RANGE: Final = (1000, 384000)
+"""Rates :meth:`Resampler.any_rate` accepts (ratio at most 12, filter bank ≤ 2**20 taps)."""
+
+_MAX_TAPS = 384  # RT_MAX_K in resample.c: taps per branch, 32 x the ratio
+_MAX_BANK = 1 << 20  # RT_MAX_COEF in resample.c
+
+
+def _check_rate(name: str, rate: object, *, any_rate: bool = False) -> int:
     if type(rate) is not int:
         raise TypeError(f"{name} must be an int, not {type(rate).__name__}")
-    if rate not in SUPPORTED_RATES:
+    low, high = ANY_RATE_RANGE
+    if (rate not in SUPPORTED_RATES) if not any_rate else not low <= rate <= high:
         supported = ", ".join(str(r) for r in SUPPORTED_RATES)
-        raise ValueError(f"unsupported {name} {rate} Hz: supported rates are {supported}")
+        extra = f" (or, through Resampler.any_rate, {low} to {high} Hz)" if any_rate else ""
+        raise ValueError(f"unsupported {name} {rate} Hz: supported rates are {supported}{extra}")
     return rate
+
+
+def _check_pair(in_rate: int, out_rate: int) -> None:
+    """Refuse the pairs whose filter bank resample.c would not build (only odd rates)."""
+    if in_rate == out_rate:
+        return
+    g = math.gcd(in_rate, out_rate)
+    up, down = out_rate // g, in_rate // g
+    ntaps = 32 * (up * down * g // min(in_rate, out_rate)) - 1  # as rt_resampler_new
+    taps = -(-ntaps // up)
+    if up > 12 or down > 12:
+        taps = -(-taps // 8) * 8
+    if taps > _MAX_TAPS or up * taps > _MAX_BANK:
+        raise ValueError(
+            f"cannot resample {in_rate} Hz to {out_rate} Hz: the ratio {up}/{down} is above "
+            f"{_MAX_TAPS // 32} or needs more than {_MAX_BANK} filter taps"
+        )
 
 
 @final
 class Resampler:
-    """A streaming, time-aligned PCM16 resampler between 8, 16, 24 and 48 kHz.
+    """A streaming, time-aligned PCM16 resampler between any two of :data:`SUPPORTED_RATES`.
 
     Not thread-safe: give each stream its own instance.  ``flush()`` ends a stream and leaves
     the resampler reset, ready for the next one.
@@ -197,8 +230,26 @@ class Resampler:
     __slots__ = ("_in_rate", "_l", "_m", "_out_rate", "_scratch", "_state")
 
     def __init__(self, in_rate: int, out_rate: int) -> None:
-        self._in_rate = _check_rate("in_rate", in_rate)
-        self._out_rate = _check_rate("out_rate", out_rate)
+        self._open(_check_rate("in_rate", in_rate), _check_rate("out_rate", out_rate))
+
+    @classmethod
+    def any_rate(cls, in_rate: int, out_rate: int) -> Resampler:
+        """A resampler between any two rates in :data:`ANY_RATE_RANGE`, not only the supported
+        ones (a WAV file at 12 kHz, say), if their ratio is at most 12 and not too fine.
+
+        Same kernel, so the same response relative to the lower rate, and the same streaming
+        contract; but only :data:`SUPPORTED_RATES` are benchmarked and tested pair by pair.
+        """
+        self = cls.__new__(cls)
+        in_rate = _check_rate("in_rate", in_rate, any_rate=True)
+        out_rate = _check_rate("out_rate", out_rate, any_rate=True)
+        _check_pair(in_rate, out_rate)
+        self._open(in_rate, out_rate)
+        return self
+
+    def _open(self, in_rate: int, out_rate: int) -> None:
+        self._in_rate = in_rate
+        self._out_rate = out_rate
         state = lib.rt_resampler_new(in_rate, out_rate)
         if state == ffi.NULL:  # pragma: no cover - only on allocation failure
             raise MemoryError("could not allocate resampler state")

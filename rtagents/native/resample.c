@@ -1,28 +1,28 @@
 /*
- * rtagents native audio kernels: G.711 mu-law and a streaming polyphase resampler.
+ * rtagents native audio kernels: a streaming polyphase resampler with fused G.711 mu-law paths.
  *
- * Theory of operation
+ * Theory of operation (G.711 itself is in g711.c)
  * -------------------
- * mu-law.  The encoder is bit-exact with CPython's audioop.lin2ulaw: audioop first floors the
- * sample to 14 bits (x >> 2, arithmetic), so a 16,384-entry table indexed by that value is exact
- * for all 65,536 inputs.  The decoder is a 256-entry table (audioop.ulaw2lin).  Both tables are
- * built once by rt_init() from the arithmetic definitions below.  A-law (audioop.lin2alaw and
- * alaw2lin) is done the same way, flooring to 13 bits.
- *
  * Resampling.  A conversion in_rate -> out_rate is out/in = L/M in lowest terms.  Conceptually the
- * input is zero-stuffed by L, filtered at the prototype rate L*in_rate by the linear-phase FIR of
- * filters.h (N taps, odd) and decimated by M.  Output k is the filtered signal at prototype index
- * m = k*M + D with D = (N-1)/2, i.e. exactly time-aligned with input time k*M/L: the filter's group
- * delay is not a shift of the output but audio *withheld* until the input D prototype samples
- * later has arrived.  Writing m = n*L + p, output k is the dot product of polyphase branch p
- * (K = ceil(N / L) taps, zero-padded) with inputs x[n-K+1 .. n].
+ * input is zero-stuffed by L, filtered at the prototype rate lcm(in, out) = P * low (low the lower
+ * rate) by a linear-phase FIR and decimated by M.  The FIR is built when the resampler is created
+ * by sampling the one continuous kernel of filters.h (kernel_at): N = 2*T*P - 1 taps, k(n/P)/P
+ * (2:1 pairs from 11,025 Hz up take filters.h's half-band filter instead: half its taps are 0).
+ * Output k is the filtered signal at prototype index m = k*M + D with D = (N-1)/2, i.e. exactly
+ * time-aligned with input time k*M/L: the filter's group delay is not a shift of the output but
+ * audio *withheld* until the input D prototype samples later has arrived.  Writing m = n*L + p,
+ * output k is the dot product of polyphase branch p (K = ceil(N / L) taps, zero-padded) with
+ * inputs x[n-K+1 .. n].  Small ratios (L, M <= 12, e.g. 8 <-> 48 kHz) run the per-class kernel,
+ * which vectorises over outputs that share a branch; large ones (44.1 <-> 48 kHz is 160/147) the
+ * per-output kernel, which vectorises over the taps of one output.
  *
  * Streaming.  The state keeps the last K-1 input samples (as float) in front of a block buffer.
  * An output is emitted as soon as its newest input x[n] exists; flush() appends virtual zeros and
  * emits outputs until exactly round_half_even(n_in * L / M) have been produced, then resets.
  * Every output is computed by the same code from the same operands whatever the chunking, so
  * chunked output is bit-identical to one-shot output: each output is one fixed sequence of
- * float32 operations (see dot_scalar), whether it is computed alone or in a vector lane.  Build
+ * float32 operations (see dot_scalar and dot_taps_scalar), whether it is computed alone or in a
+ * vector lane.  Build
  * with -ffp-contract=off so that FMA contraction cannot change that sequence between builds.
  *
  * All PCM16 is little-endian mono, read and written byte-wise so the code is endian-neutral.
@@ -32,169 +32,22 @@
 #include <string.h>
 #include <math.h>
 
-#include "resample.h"
 #include "filters.h"
-
-/* ------------------------------------------------------------------------------------------ */
-/* mu-law                                                                                     */
-
-static uint8_t rt_ulaw_enc_table[16384]; /* index: (s16 >> 2) + 8192 */
-static uint8_t rt_alaw_enc_table[8192];  /* index: (s16 >> 3) + 4096 */
-static int16_t rt_alaw_dec_table[256];
-static int16_t rt_ulaw_dec_table[256];
-static float rt_ulaw_dec_float[256];
-static int rt_ready = 0;
-
-static uint8_t ulaw_encode_14(int s14)
-{
-    static const int seg_end[8] = {0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF};
-    int mag, mask, seg;
-    if (s14 < 0) {
-        mag = -s14;
-        mask = 0x7F;
-    } else {
-        mag = s14;
-        mask = 0xFF;
-    }
-    if (mag > 8159)
-        mag = 8159;
-    mag += 33;
-    for (seg = 0; seg < 8; seg++)
-        if (mag <= seg_end[seg])
-            break;
-    if (seg >= 8)
-        return (uint8_t)(0x7F ^ mask);
-    return (uint8_t)(((seg << 4) | ((mag >> (seg + 1)) & 0x0F)) ^ mask);
-}
-
-static int16_t ulaw_decode_one(uint8_t code)
-{
-    int u = (~code) & 0xFF;
-    int t = ((u & 0x0F) << 3) + 0x84;
-    t <<= (u & 0x70) >> 4;
-    return (int16_t)((u & 0x80) ? (0x84 - t) : (t - 0x84));
-}
-
-/* A-law as audioop.lin2alaw: the sample is floored to 13 bits (x >> 3) first. */
-static uint8_t alaw_encode_13(int s13)
-{
-    static const int seg_end[8] = {0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF};
-    int mask, seg, aval;
-    if (s13 >= 0) {
-        mask = 0xD5;
-    } else {
-        mask = 0x55;
-        s13 = -s13 - 1;
-    }
-    for (seg = 0; seg < 8; seg++)
-        if (s13 <= seg_end[seg])
-            break;
-    if (seg >= 8)
-        return (uint8_t)(0x7F ^ mask);
-    aval = seg << 4;
-    aval |= (seg < 2 ? (s13 >> 1) : (s13 >> seg)) & 0x0F;
-    return (uint8_t)(aval ^ mask);
-}
-
-static int16_t alaw_decode_one(uint8_t code)
-{
-    int a = code ^ 0x55;
-    int t = (a & 0x0F) << 4;
-    int seg = (a & 0x70) >> 4;
-    if (seg == 0)
-        t += 8;
-    else if (seg == 1)
-        t += 0x108;
-    else
-        t = (t + 0x108) << (seg - 1);
-    return (int16_t)((a & 0x80) ? t : -t);
-}
-
-void rt_init(void)
-{
-    int i;
-    if (rt_ready)
-        return;
-    for (i = 0; i < 16384; i++)
-        rt_ulaw_enc_table[i] = ulaw_encode_14(i - 8192);
-    for (i = 0; i < 8192; i++)
-        rt_alaw_enc_table[i] = alaw_encode_13(i - 4096);
-    for (i = 0; i < 256; i++) {
-        rt_alaw_dec_table[i] = alaw_decode_one((uint8_t)i);
-        rt_ulaw_dec_table[i] = ulaw_decode_one((uint8_t)i);
-        rt_ulaw_dec_float[i] = (float)rt_ulaw_dec_table[i];
-    }
-    rt_ready = 1;
-}
-
-static inline int16_t read_s16(const unsigned char *p)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    int16_t v;
-    memcpy(&v, p, sizeof v); /* compiles to one load */
-    return v;
-#else
-    return (int16_t)(uint16_t)(p[0] | (p[1] << 8));
-#endif
-}
-
-static inline void write_s16(unsigned char *p, int16_t v)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(p, &v, sizeof v);
-#else
-    uint16_t u = (uint16_t)v;
-    p[0] = (unsigned char)(u & 0xFF);
-    p[1] = (unsigned char)(u >> 8);
-#endif
-}
-
-static inline uint8_t enc_sample(int16_t s)
-{
-    return rt_ulaw_enc_table[((int)s + 32768) >> 2];
-}
-
-void rt_ulaw_encode(const char *pcm, size_t n, unsigned char *out)
-{
-    const unsigned char *p = (const unsigned char *)pcm;
-    size_t i;
-    for (i = 0; i < n; i++)
-        out[i] = enc_sample(read_s16(p + 2 * i));
-}
-
-void rt_ulaw_decode(const char *ulaw, size_t n, unsigned char *out)
-{
-    const unsigned char *u = (const unsigned char *)ulaw;
-    size_t i;
-    for (i = 0; i < n; i++)
-        write_s16(out + 2 * i, rt_ulaw_dec_table[u[i]]);
-}
-
-void rt_alaw_encode(const char *pcm, size_t n, unsigned char *out)
-{
-    const unsigned char *p = (const unsigned char *)pcm;
-    size_t i;
-    for (i = 0; i < n; i++)
-        out[i] = rt_alaw_enc_table[((int)read_s16(p + 2 * i) + 32768) >> 3];
-}
-
-void rt_alaw_decode(const char *alaw, size_t n, unsigned char *out)
-{
-    const unsigned char *a = (const unsigned char *)alaw;
-    size_t i;
-    for (i = 0; i < n; i++)
-        write_s16(out + 2 * i, rt_alaw_dec_table[a[i]]);
-}
+#include "g711.h"
+#include "resample.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* resampler                                                                                  */
 
 #define RT_MAX_LANES 8   /* outputs computed together by one vector */
 #define RT_NB 4          /* vectors computed together (independent accumulators) */
-#define RT_MAX_K 192     /* taps per polyphase branch */
-#define RT_MAX_COEF 256  /* L * K over all supported pairs (max is 6 * 32 = 192) */
-#define RT_MAX_L 6       /* polyphase branches */
-#define RT_MAX_M 6       /* tap groups per branch */
+#define RT_MAX_K 384     /* taps per polyphase branch: 2T x the largest ratio (12) */
+#define RT_MAX_L 12      /* polyphase branches, for the per-class kernel */
+#define RT_MAX_M 12      /* tap groups per branch, for the per-class kernel */
+#define RT_TAP_LANES 8   /* partial sums of the per-output kernel (see dot_taps_scalar) */
+#define RT_MAX_COEF (1 << 20) /* coefficients of one polyphase bank (4 MB) */
+#define RT_MIN_RATE 1000
+#define RT_MAX_RATE 384000
 #define RT_BLOCK 1024    /* input samples converted to float per inner pass */
 
 /* What the input bytes are, and what the output bytes should be. */
@@ -206,39 +59,58 @@ typedef size_t (*rt_kernel)(rt_resampler *, size_t, unsigned char *, size_t, int
 struct rt_resampler {
     int in_rate, out_rate;
     int L, M;        /* out_rate / in_rate = L / M, lowest terms */
-    int K;           /* taps per polyphase branch */
-    int D;           /* alignment delay at the prototype rate: (ntaps - 1) / 2 */
+    int K;           /* taps per polyphase branch (a multiple of RT_TAP_LANES if tapwise) */
+    int64_t D;       /* alignment delay at the prototype rate: (ntaps - 1) / 2 */
     int identity;
+    int tapwise;     /* 1: the per-output kernel (large L or M); 0: the per-class kernel */
     uint64_t n_in;   /* input samples consumed since reset */
     uint64_t k_out;  /* output samples produced since reset */
     rt_kernel kernel; /* the hot loop for this CPU (see resample_kernel.h) */
-    /* Branch p's taps, in groups: group e covers taps j = g + t*M for t0 <= t < t0 + T, with
-     * coefficients coef[c0 .. c0+T-1]; zero coefficients at a group's ends are left out. */
+    /* Per-class kernel: branch p's taps, in groups: group e covers taps j = g + t*M for
+     * t0 <= t < t0 + T, with coefficients coef[c0 .. c0+T-1]; zero coefficients at a group's
+     * ends are left out.  Per-output kernel: branch p's K taps are coef[p*K .. p*K + K-1]. */
     struct rt_group {
         int g, t0, T, c0;
     } groups[RT_MAX_L][RT_MAX_M];
     int ngroups[RT_MAX_L];
-    float coef[RT_MAX_COEF];
+    float *coef;
     float buf[RT_MAX_K - 1 + RT_BLOCK]; /* K-1 history samples, then the current block */
     float xs[RT_MAX_K + RT_BLOCK + 2 * RT_NB * RT_MAX_LANES]; /* buf de-interleaved by M (when M > 1) */
 };
 
-static int gcd_int(int a, int b)
+static long gcd_long(long a, long b)
 {
     while (b) {
-        int t = a % b;
+        long t = a % b;
         a = b;
         b = t;
     }
     return a;
 }
 
-static int rate_supported(int r)
+/*
+ * The kernel of filters.h at tau = num / den (samples of the lower rate), num >= 0: cubic
+ * Hermite interpolation in its table.  tools/design_filters.py (hermite) and the tests repeat
+ * this exact sequence of double operations, so they reproduce these taps bit for bit.
+ */
+static double kernel_at(int64_t num, int64_t den)
 {
-    return r == 8000 || r == 16000 || r == 24000 || r == 48000;
+    const int64_t last = (int64_t)RT_KERNEL_HALF_WIDTH * RT_KERNEL_STEPS;
+    int64_t u = num * RT_KERNEL_STEPS;
+    int64_t i = u / den;
+    double t, t2, t3;
+    if (u >= last * den)
+        return 0.0;
+    if (i > last - 1)
+        i = last - 1;
+    t = (double)(u - i * den) / (double)den;
+    t2 = t * t;
+    t3 = t2 * t;
+    return (2 * t3 - 3 * t2 + 1) * rt_kernel_value[i] + (t3 - 2 * t2 + t) * rt_kernel_slope[i] +
+           (-2 * t3 + 3 * t2) * rt_kernel_value[i + 1] + (t3 - t2) * rt_kernel_slope[i + 1];
 }
 
-static rt_kernel pick_kernel(void);
+static rt_kernel pick_kernel(int tapwise);
 
 void rt_resampler_reset(rt_resampler *rs)
 {
@@ -247,14 +119,46 @@ void rt_resampler_reset(rt_resampler *rs)
     memset(rs->buf, 0, sizeof(rs->buf));
 }
 
+/* Group branch p's taps by j mod M for the per-class kernel (see dot_scalar). */
+static void build_groups(rt_resampler *rs, const float *h, int64_t ntaps)
+{
+    int c = 0, p, g, t, j;
+    for (p = 0; p < rs->L; p++) {
+        rs->ngroups[p] = 0;
+        for (g = 0; g < rs->M; g++) {
+            int first = -1, last = -1;
+            for (t = 0; (j = g + t * rs->M) < rs->K; t++) {
+                int64_t idx = p + (int64_t)(rs->K - 1 - j) * rs->L;
+                if (idx < ntaps && h[idx] != 0.0f) {
+                    if (first < 0)
+                        first = t;
+                    last = t;
+                }
+            }
+            if (first < 0)
+                continue;
+            {
+                struct rt_group *e = &rs->groups[p][rs->ngroups[p]++];
+                e->g = g;
+                e->t0 = first;
+                e->T = last - first + 1;
+                e->c0 = c;
+                for (t = first; t <= last; t++)
+                    rs->coef[c++] = h[p + (int64_t)(rs->K - 1 - (g + t * rs->M)) * rs->L];
+            }
+        }
+    }
+}
+
 rt_resampler *rt_resampler_new(int in_rate, int out_rate)
 {
     rt_resampler *rs;
-    const rt_filter_spec *spec = NULL;
-    int g, lo, hi, i, p, j, ntaps;
-    float gain;
+    int64_t g, low, phases, ntaps, n, j, taps;
+    int p, half_band;
+    float *h;
 
-    if (!rate_supported(in_rate) || !rate_supported(out_rate))
+    if (in_rate < RT_MIN_RATE || in_rate > RT_MAX_RATE || out_rate < RT_MIN_RATE ||
+        out_rate > RT_MAX_RATE)
         return NULL;
     rs = (rt_resampler *)calloc(1, sizeof(*rs));
     if (!rs)
@@ -262,71 +166,67 @@ rt_resampler *rt_resampler_new(int in_rate, int out_rate)
     rt_init();
     rs->in_rate = in_rate;
     rs->out_rate = out_rate;
-    g = gcd_int(in_rate, out_rate);
-    rs->kernel = pick_kernel();
-    rs->L = out_rate / g;
-    rs->M = in_rate / g;
+    g = (int64_t)gcd_long(in_rate, out_rate);
+    rs->L = (int)(out_rate / g);
+    rs->M = (int)(in_rate / g);
     if (in_rate == out_rate) {
         rs->identity = 1;
         rs->K = 1;
         rs->D = 0;
+        rs->kernel = pick_kernel(0);
         rt_resampler_reset(rs);
         return rs;
     }
-    lo = in_rate < out_rate ? in_rate : out_rate;
-    hi = in_rate < out_rate ? out_rate : in_rate;
-    for (i = 0; i < RT_NUM_FILTERS; i++)
-        if (rt_filters[i].rate_low == lo && rt_filters[i].rate_high == hi)
-            spec = &rt_filters[i];
-    if (!spec) {
-        free(rs);
-        return NULL;
-    }
-    ntaps = spec->ntaps;
-    rs->K = (ntaps + rs->L - 1) / rs->L;
-    if (rs->K > RT_MAX_K || rs->K * rs->L > RT_MAX_COEF || rs->L > RT_MAX_L || rs->M > RT_MAX_M) {
-        free(rs);
-        return NULL;
-    }
+    /* The prototype at lcm = phases * low: taps k(n / phases) / phases, |n| < T * phases. */
+    low = in_rate < out_rate ? in_rate : out_rate;
+    phases = (int64_t)rs->L * rs->M * g / low; /* = the higher rate / gcd: at most 384000 */
+    /* A 2:1 pair takes the half-band filter when its delay fits in 2 ms: (ntaps-1)/2 / lcm. */
+    half_band = phases == 2 && (RT_HALF_BAND_TAPS - 1) * 125 <= low;
+    ntaps = half_band ? RT_HALF_BAND_TAPS : 2 * RT_KERNEL_HALF_WIDTH * phases - 1;
     rs->D = (ntaps - 1) / 2;
-    gain = (float)rs->L; /* zero-stuffing by L divides the passband gain by L */
-    /* Branch p, tap j multiplies x[n-K+1+j]: h[p + (K-1-j)*L] (zero past the prototype's end).
-     * Store the taps grouped by j mod M, trimming zeros at each group's ends (dot_scalar). */
-    {
-        int c = 0;
-        for (p = 0; p < rs->L; p++) {
-            int g;
-            rs->ngroups[p] = 0;
-            for (g = 0; g < rs->M; g++) {
-                int t, first = -1, last = -1;
-                for (t = 0; (j = g + t * rs->M) < rs->K; t++) {
-                    int idx = p + (rs->K - 1 - j) * rs->L;
-                    if (idx < ntaps && spec->h[idx] != 0.0f) {
-                        if (first < 0)
-                            first = t;
-                        last = t;
-                    }
-                }
-                if (first < 0)
-                    continue;
-                {
-                    struct rt_group *e = &rs->groups[p][rs->ngroups[p]++];
-                    e->g = g;
-                    e->t0 = first;
-                    e->T = last - first + 1;
-                    e->c0 = c;
-                    for (t = first; t <= last; t++)
-                        rs->coef[c++] = spec->h[p + (rs->K - 1 - (g + t * rs->M)) * rs->L] * gain;
-                }
-            }
-        }
+    taps = (ntaps + rs->L - 1) / rs->L;
+    rs->tapwise = rs->L > RT_MAX_L || rs->M > RT_MAX_M;
+    if (rs->tapwise)
+        taps = (taps + RT_TAP_LANES - 1) / RT_TAP_LANES * RT_TAP_LANES;
+    if (taps > RT_MAX_K || taps * rs->L > RT_MAX_COEF) {
+        free(rs);
+        return NULL;
     }
+    rs->K = (int)taps;
+    h = (float *)malloc((size_t)ntaps * sizeof(float));
+    rs->coef = (float *)calloc((size_t)rs->K * (size_t)rs->L, sizeof(float));
+    if (!h || !rs->coef) {
+        free(h);
+        free(rs->coef);
+        free(rs);
+        return NULL;
+    }
+    /* Zero-stuffing by L divides the passband gain by L: the taps carry the factor back. */
+    for (n = 0; n < ntaps; n++)
+        h[n] = (float)((half_band ? rt_half_band[n]
+                                  : kernel_at(n > rs->D ? n - rs->D : rs->D - n, phases) /
+                                        (double)phases) *
+                       (double)rs->L);
+    if (rs->tapwise) {
+        /* Branch p, tap j multiplies x[n-K+1+j]: h[p + (K-1-j)*L] (zero past the end). */
+        for (p = 0; p < rs->L; p++)
+            for (j = 0; j < rs->K; j++) {
+                int64_t idx = p + (rs->K - 1 - j) * (int64_t)rs->L;
+                rs->coef[(int64_t)p * rs->K + j] = idx < ntaps ? h[idx] : 0.0f;
+            }
+    } else {
+        build_groups(rs, h, ntaps);
+    }
+    free(h);
+    rs->kernel = pick_kernel(rs->tapwise);
     rt_resampler_reset(rs);
     return rs;
 }
 
 void rt_resampler_free(rt_resampler *rs)
 {
+    if (rs)
+        free(rs->coef);
     free(rs);
 }
 
@@ -399,8 +299,29 @@ static inline float dot_scalar(const rt_resampler *rs, int p, const float *x)
     return acc;
 }
 
+/*
+ * The per-output kernel (many branches: L or M above RT_MAX_L / RT_MAX_M) vectorises over the
+ * taps of one output instead.  Its arithmetic is fixed too: K is a multiple of 8; partial sum
+ * s_r (r = 0..7) accumulates h[j] * x[j] for j = r, r+8, r+16, ... in order from +0, and
+ * y = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).  One AVX vector or two SSE2 vectors
+ * hold s_0..s_7 of an output, and the final sums of 8 (AVX) or 4 (SSE2) outputs are finished
+ * together by horizontal adds / a transpose; this scalar version computes the same bits.
+ */
+static inline void dot_taps_scalar(const float *const *h, const float *const *x, int K, float *y)
+{
+    float s[RT_TAP_LANES] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    int j, r;
+    for (j = 0; j < K; j += RT_TAP_LANES)
+        for (r = 0; r < RT_TAP_LANES; r++)
+            s[r] = s[r] + h[0][j + r] * x[0][j + r];
+    y[0] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
 /* Portable build: one output at a time. */
 #define KERNEL_NAME run_block_scalar
+#define TAP_NAME run_taps_scalar
+#define TAP_DOT dot_taps_scalar
+#define TAP_BATCH 1
 #define KERNEL_ATTR
 #define LANES 1
 #define VEC float
@@ -412,6 +333,9 @@ static inline float dot_scalar(const rt_resampler *rs, int p, const float *x)
 #define VSTORE16(p, v) write_s16((p), to_s16(v))
 #include "resample_kernel.h"
 #undef KERNEL_NAME
+#undef TAP_NAME
+#undef TAP_DOT
+#undef TAP_BATCH
 #undef KERNEL_ATTR
 #undef LANES
 #undef VEC
@@ -426,7 +350,53 @@ static inline float dot_scalar(const rt_resampler *rs, int p, const float *x)
 #include <immintrin.h>
 #define RT_X86 1
 
+/* 4 outputs: s_0..s_3 in a[i], s_4..s_7 in b[i]; a 4 x 4 transpose finishes their sums. */
+__attribute__((target("sse2"))) static inline void dot_taps_sse2(const float *const *h,
+                                                                 const float *const *x, int K,
+                                                                 float *y)
+{
+    __m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    int j;
+    for (j = 0; j < K; j += 8) {
+#define RT_STEP(a, b, i)                                                                         \
+    a = _mm_add_ps(a, _mm_mul_ps(_mm_loadu_ps(h[i] + j), _mm_loadu_ps(x[i] + j)));              \
+    b = _mm_add_ps(b, _mm_mul_ps(_mm_loadu_ps(h[i] + j + 4), _mm_loadu_ps(x[i] + j + 4)))
+        RT_STEP(a0, b0, 0);
+        RT_STEP(a1, b1, 1);
+        RT_STEP(a2, b2, 2);
+        RT_STEP(a3, b3, 3);
+#undef RT_STEP
+    }
+    _MM_TRANSPOSE4_PS(a0, a1, a2, a3); /* a_r lane i: s_r of output i */
+    _MM_TRANSPOSE4_PS(b0, b1, b2, b3); /* b_r lane i: s_(4+r) of output i */
+    _mm_storeu_ps(y, _mm_add_ps(_mm_add_ps(_mm_add_ps(a0, a1), _mm_add_ps(a2, a3)),
+                                _mm_add_ps(_mm_add_ps(b0, b1), _mm_add_ps(b2, b3))));
+}
+
+/* 8 outputs, one vector of s_0..s_7 each; horizontal adds finish all 8 sums at once. */
+__attribute__((target("avx"))) static inline void dot_taps_avx(const float *const *h,
+                                                               const float *const *x, int K,
+                                                               float *y)
+{
+    __m256 acc[8], q0, q1;
+    int i, j;
+    for (i = 0; i < 8; i++)
+        acc[i] = _mm256_setzero_ps();
+    for (j = 0; j < K; j += 8)
+        for (i = 0; i < 8; i++)
+            acc[i] = _mm256_add_ps(
+                acc[i], _mm256_mul_ps(_mm256_loadu_ps(h[i] + j), _mm256_loadu_ps(x[i] + j)));
+    /* lane i of q0 (i < 4): (s0+s1)+(s2+s3) of output i, lane 4+i: (s4+s5)+(s6+s7); q1: 4..7 */
+    q0 = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
+    q1 = _mm256_hadd_ps(_mm256_hadd_ps(acc[4], acc[5]), _mm256_hadd_ps(acc[6], acc[7]));
+    _mm256_storeu_ps(y, _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20),
+                                      _mm256_permute2f128_ps(q0, q1, 0x31)));
+}
+
 #define KERNEL_NAME run_block_sse2
+#define TAP_NAME run_taps_sse2
+#define TAP_DOT dot_taps_sse2
+#define TAP_BATCH 4
 #define KERNEL_ATTR __attribute__((target("sse2")))
 #define LANES 4
 #define VEC __m128
@@ -443,6 +413,9 @@ static inline float dot_scalar(const rt_resampler *rs, int p, const float *x)
     } while (0)
 #include "resample_kernel.h"
 #undef KERNEL_NAME
+#undef TAP_NAME
+#undef TAP_DOT
+#undef TAP_BATCH
 #undef KERNEL_ATTR
 #undef LANES
 #undef VEC
@@ -454,6 +427,9 @@ static inline float dot_scalar(const rt_resampler *rs, int p, const float *x)
 #undef VSTORE16
 
 #define KERNEL_NAME run_block_avx
+#define TAP_NAME run_taps_avx
+#define TAP_DOT dot_taps_avx
+#define TAP_BATCH 8
 #define KERNEL_ATTR __attribute__((target("avx")))
 #define LANES 8
 #define VEC __m256
@@ -471,6 +447,9 @@ static inline float dot_scalar(const rt_resampler *rs, int p, const float *x)
     } while (0)
 #include "resample_kernel.h"
 #undef KERNEL_NAME
+#undef TAP_NAME
+#undef TAP_DOT
+#undef TAP_BATCH
 #undef KERNEL_ATTR
 #undef LANES
 #undef VEC
@@ -482,21 +461,21 @@ static inline float dot_scalar(const rt_resampler *rs, int p, const float *x)
 #undef VSTORE16
 #endif
 
-static rt_kernel pick_kernel(void)
+static rt_kernel pick_kernel(int tapwise)
 {
     const char *force = getenv("RTAGENTS_KERNEL"); /* "scalar", "sse2" or "avx": for tests */
 #ifdef RT_X86
     if (force && strcmp(force, "scalar") == 0)
-        return run_block_scalar;
+        return tapwise ? run_taps_scalar : run_block_scalar;
     if (force && strcmp(force, "sse2") == 0)
-        return run_block_sse2;
+        return tapwise ? run_taps_sse2 : run_block_sse2;
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx"))
-        return run_block_avx;
-    return run_block_sse2;
+        return tapwise ? run_taps_avx : run_block_avx;
+    return tapwise ? run_taps_sse2 : run_block_sse2;
 #else
     (void)force;
-    return run_block_scalar;
+    return tapwise ? run_taps_scalar : run_block_scalar;
 #endif
 }
 
@@ -505,9 +484,9 @@ const char *rt_kernel_name(const rt_resampler *rs)
     if (rs->identity)
         return "copy";
 #ifdef RT_X86
-    if (rs->kernel == run_block_avx)
+    if (rs->kernel == run_block_avx || rs->kernel == run_taps_avx)
         return "avx";
-    if (rs->kernel == run_block_sse2)
+    if (rs->kernel == run_block_sse2 || rs->kernel == run_taps_sse2)
         return "sse2";
 #endif
     return "scalar";

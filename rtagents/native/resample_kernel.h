@@ -6,6 +6,8 @@
  *   VLOAD(p)      unaligned load         VSPLAT(c)    broadcast a float
  *   VMUL, VADD    lane-wise float ops    VSTORE(p,v)  unaligned store
  *   VSTORE16(p,v) round (to nearest even) and saturate to int16, store LANES PCM16 samples
+ *   TAP_NAME      the per-output kernel  TAP_BATCH    outputs per TAP_DOT call
+ *   TAP_DOT(h, x, K, y)  y[i] = taps h[i] . inputs x[i], i < TAP_BATCH, with dot_taps_scalar's bits
  *
  * The history and `cnt` new samples are in rs->buf.  Emit every output whose newest input is now
  * present, but never past output index `limit`; then slide the history.
@@ -54,7 +56,8 @@ KERNEL_ATTR static inline void CLASS_FN(const rt_resampler *rs, int p, int64_t s
 KERNEL_ATTR static size_t KERNEL_NAME(rt_resampler *rs, size_t cnt, unsigned char *out, size_t k,
                                       int out_kind, uint64_t limit)
 {
-    const int K = rs->K, L = rs->L, M = rs->M, D = rs->D;
+    const int K = rs->K, L = rs->L, M = rs->M;
+    const uint64_t D = (uint64_t)rs->D;
     const int64_t base = (int64_t)rs->n_in - (K - 1); /* absolute index of rs->buf[0] */
     const size_t len = (size_t)(K - 1) + cnt;         /* valid floats in rs->buf */
     const uint64_t run = (uint64_t)LANES * (uint64_t)L;
@@ -104,6 +107,54 @@ KERNEL_ATTR static size_t KERNEL_NAME(rt_resampler *rs, size_t cnt, unsigned cha
         int p = (int)(m % (uint64_t)L);
         int64_t s0 = (int64_t)(m / (uint64_t)L) - (K - 1) - base;
         emit(out, k++, dot_scalar(rs, p, rs->buf + s0), out_kind);
+    }
+    rs->k_out = kk;
+    rs->n_in += cnt;
+    memmove(rs->buf, rs->buf + cnt, (size_t)(K - 1) * sizeof(float));
+    return k;
+}
+
+/* The per-output kernel: each output vectorised over its taps (see dot_taps_scalar), TAP_BATCH
+ * outputs at a time so that their sums are finished together and their adds overlap. */
+KERNEL_ATTR static size_t TAP_NAME(rt_resampler *rs, size_t cnt, unsigned char *out, size_t k,
+                                   int out_kind, uint64_t limit)
+{
+    const int K = rs->K, L = rs->L, M = rs->M;
+    const uint64_t D = (uint64_t)rs->D;
+    const int64_t base = (int64_t)rs->n_in - (K - 1); /* absolute index of rs->buf[0] */
+    uint64_t kk = rs->k_out, kend = outputs_ready(rs, rs->n_in + cnt);
+
+    if (kend > limit)
+        kend = limit;
+    if (kk < kend) {
+        /* m = kk*M + D = n*L + p, stepped by M per output without dividing */
+        const uint64_t m = kk * (uint64_t)M + D;
+        const int dn = M / L, dp = M % L;
+        int p = (int)(m % (uint64_t)L), i, n;
+        int64_t s0 = (int64_t)(m / (uint64_t)L) - (K - 1) - base;
+        const float *h[TAP_BATCH] = {NULL}, *x[TAP_BATCH] = {NULL};
+        float y[TAP_BATCH];
+        while (kk < kend) {
+            n = kend - kk < TAP_BATCH ? (int)(kend - kk) : TAP_BATCH;
+            for (i = 0; i < n; i++) {
+                h[i] = rs->coef + (size_t)p * (size_t)K;
+                x[i] = rs->buf + s0;
+                s0 += dn;
+                p += dp;
+                if (p >= L) {
+                    p -= L;
+                    s0++;
+                }
+            }
+            for (; i < TAP_BATCH; i++) { /* spare lanes redo output 0; results unused */
+                h[i] = h[0];
+                x[i] = x[0];
+            }
+            TAP_DOT(h, x, K, y);
+            for (i = 0; i < n; i++)
+                emit(out, k++, y[i], out_kind);
+            kk += (uint64_t)n;
+        }
     }
     rs->k_out = kk;
     rs->n_in += cnt;

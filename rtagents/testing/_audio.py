@@ -87,8 +87,8 @@ class FakeAudioSink:
 
 
 def voice(seconds: float, rate: int = 24000, seed: int = 0) -> bytes:
-    """A speech-like PCM16 signal (not speech; loud enough for any VAD) at 8, 16, 24 or 48 kHz:
-    ``int(seconds × 24000)`` samples made at 24 kHz, resampled to ``rate``."""
+    """A speech-like PCM16 signal (not speech; loud enough for any VAD) at any supported rate
+    (8–96 kHz): ``int(seconds × 24000)`` samples made at 24 kHz, resampled to ``rate``."""
     pcm = np.rint(synthetic_voice(seconds, seed=seed)).astype("<i2").tobytes()
     return pcm if rate == 24000 else native.resample(pcm, 24000, rate)
 

@@ -1,18 +1,12 @@
-"""Streaming resampler: reference agreement, streaming properties, quality, kernels, bad input.
+"""Streaming resampler: streaming properties, fused μ-law paths, kernel builds, bad input.
 
-Rules: the reference is an independent float64 numpy implementation of the same maths (zero-stuff
-by L, convolve with the prototype from filters.h, pick every M-th sample at delay D); ours must
-agree to within 1 LSB everywhere.  Quality figures (alias rejection, ripple, SNR) are checked on
-the real C output because they are properties of the code, not timings; speed lives in
-benchmarks/kernels.py.
+Every pair among the supported rates is covered.  Agreement with the float64 reference and the
+quality figures are in test_resampler_quality.py; speed lives in benchmarks/kernels.py.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
-import re
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -20,90 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import rtagents.native
 from rtagents.native import SUPPORTED_RATES, Resampler, resample, ulaw_decode, ulaw_encode
-
-PAIRS = [(a, b) for a in SUPPORTED_RATES for b in SUPPORTED_RATES if a != b]
-ALL_PAIRS = [(a, b) for a in SUPPORTED_RATES for b in SUPPORTED_RATES]
-FILTERS_H = Path(rtagents.native.__file__).with_name("filters.h")
-
-
-@cache
-def prototype(low: int, high: int) -> np.ndarray:
-    text = FILTERS_H.read_text()
-    match = re.search(rf"rt_h_{low}_{high}\[(\d+)\] = \{{(.*?)\}};", text, re.S)
-    assert match is not None
-    values = [
-        float(v.rstrip("f")) for v in match.group(2).replace("\n", " ").split(",") if v.strip()
-    ]
-    assert len(values) == int(match.group(1))
-    return np.array(values, dtype=np.float64)
-
-
-def reference(pcm: np.ndarray, in_rate: int, out_rate: int) -> np.ndarray:
-    """Unrounded float64 output of the ideal (infinite precision) version of our resampler."""
-    if in_rate == out_rate:
-        return pcm.astype(np.float64)
-    h = prototype(min(in_rate, out_rate), max(in_rate, out_rate))
-    g = math.gcd(in_rate, out_rate)
-    up, down = out_rate // g, in_rate // g
-    stuffed = np.zeros(len(pcm) * up)
-    stuffed[::up] = pcm * float(up)
-    filtered = np.convolve(stuffed, h)
-    total = round(len(pcm) * out_rate / in_rate)
-    index = np.arange(total) * down + (len(h) - 1) // 2
-    out = np.zeros(total)
-    valid = index < len(filtered)
-    out[valid] = filtered[index[valid]]
-    return out
-
-
-def to_int16(y: np.ndarray) -> np.ndarray:
-    return np.asarray(np.clip(np.rint(y), -32768, 32767), dtype=np.int16)
-
-
-def pcm(samples: np.ndarray) -> bytes:
-    return samples.astype("<i2").tobytes()
-
-
-def samples(data: bytes) -> np.ndarray:
-    return np.frombuffer(data, dtype="<i2").astype(np.int64)
-
-
-def noise(n: int, seed: int = 0, scale: int = 12000) -> np.ndarray:
-    return np.random.default_rng(seed).integers(-scale, scale, n).astype(np.int16)
-
-
-def tone(freq: float, rate: int, seconds: float, amplitude: float) -> np.ndarray:
-    t = np.arange(int(rate * seconds)) / rate
-    return np.rint(amplitude * 32767 * np.sin(2 * np.pi * freq * t)).astype(np.int16)
-
-
-# -- agreement with the reference -------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("in_rate", "out_rate"), ALL_PAIRS)
-def test_matches_float64_reference_within_one_lsb(in_rate: int, out_rate: int) -> None:
-    x = noise(3 * in_rate // 50 + 7, seed=in_rate + out_rate)
-    ours = samples(resample(pcm(x), in_rate, out_rate))
-    ref = to_int16(reference(x, in_rate, out_rate)).astype(np.int64)
-    assert len(ours) == len(ref) == round(len(x) * out_rate / in_rate)
-    assert np.max(np.abs(ours - ref), initial=0) <= 1
-
-
-@pytest.mark.parametrize(("in_rate", "out_rate"), PAIRS)
-def test_full_scale_input_saturates_without_wrapping(in_rate: int, out_rate: int) -> None:
-    square = np.where((np.arange(in_rate // 10) // 37) % 2 == 0, 32767, -32768).astype(np.int16)
-    ours = samples(resample(pcm(square), in_rate, out_rate))
-    ref = reference(square, in_rate, out_rate)
-    assert np.max(np.abs(ref)) > 32767  # the filter's overshoot really needs clipping here
-    assert np.max(np.abs(ours - to_int16(ref))) <= 1
-
+from tests.native.resampling import ALL_PAIRS, PAIRS, noise, pcm, reference, to_int16
 
 # -- streaming --------------------------------------------------------------------------------
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     pair=st.sampled_from(ALL_PAIRS),
     n=st.integers(0, 3000),
@@ -226,104 +143,10 @@ def test_the_compiled_extension_is_in_use() -> None:
     assert Resampler(8000, 24000).kernel in {"avx", "sse2", "scalar"}
 
 
-# -- quality ----------------------------------------------------------------------------------
-
-
-def fitted_amplitudes(
-    y: np.ndarray, freqs: list[float], rate: int
-) -> tuple[list[float], np.ndarray]:
-    """Joint least-squares amplitudes of sines at known frequencies, and the residual.
-
-    Fitting all of them together matters: a strong tone leaks into a lone fit at another
-    frequency over a finite window and would hide an 80 dB image.
-    """
-    t = np.arange(len(y)) / rate
-    columns = []
-    for freq in freqs:
-        columns += [np.sin(2 * np.pi * freq * t), np.cos(2 * np.pi * freq * t)]
-    basis = np.stack(columns, axis=1)
-    coef, *_ = np.linalg.lstsq(basis, y, rcond=None)
-    return [
-        float(np.hypot(coef[2 * i], coef[2 * i + 1])) for i in range(len(freqs))
-    ], y - basis @ coef
-
-
-def fitted_gain(y: np.ndarray, freq: float, rate: int) -> tuple[float, np.ndarray]:
-    amplitudes, residual = fitted_amplitudes(y, [freq], rate)
-    return amplitudes[0], residual
-
-
-def trimmed(data: bytes, rate: int) -> np.ndarray:
-    y = samples(data).astype(np.float64)
-    edge = rate // 20  # skip 50 ms of start-up and tail
-    return y[edge:-edge]
-
-
-# Alias and image rejection are measured at the frequencies where aliases and images land,
-# by fitting a sine there.  (Total output power would also count the int16 quantisation error
-# of the test tone itself, a floor near 80 dB for a periodic 0.5 FS tone.)
-
-
-@pytest.mark.parametrize(("in_rate", "out_rate"), [p for p in PAIRS if p[0] > p[1]])
-def test_aliases_are_at_least_80_db_down(in_rate: int, out_rate: int) -> None:
-    for freq in np.linspace(0.575 * out_rate, 0.95 * in_rate / 2, 6) + 7.3:  # not a rate fraction
-        x = tone(freq, in_rate, 0.3, 0.5)
-        y = trimmed(resample(pcm(x), in_rate, out_rate), out_rate)
-        alias = abs(freq - round(freq / out_rate) * out_rate)
-        amplitude, _ = fitted_gain(y, alias, out_rate)
-        rejection = 20 * np.log10(0.5 * 32767 / max(amplitude, 1e-9))
-        assert rejection >= 80, (freq, rejection)
-
-
-@pytest.mark.parametrize(("in_rate", "out_rate"), [p for p in PAIRS if p[0] < p[1]])
-def test_images_are_at_least_80_db_down(in_rate: int, out_rate: int) -> None:
-    for freq in np.linspace(0.05, 0.85, 5) * in_rate / 2 - 7.3:  # not a rate fraction
-        x = tone(freq, in_rate, 0.3, 0.5)
-        y = trimmed(resample(pcm(x), in_rate, out_rate), out_rate)
-        images = [
-            image
-            for k in range(1, out_rate // in_rate + 1)
-            for image in (k * in_rate - freq, k * in_rate + freq)
-            if image < out_rate / 2
-        ]
-        amplitudes, _ = fitted_amplitudes(y, [freq, *images], out_rate)
-        for image, amplitude in zip(images, amplitudes[1:], strict=True):
-            rejection = 20 * np.log10(0.5 * 32767 / max(amplitude, 1e-9))
-            assert rejection >= 80, (freq, image, rejection)
-
-
-@pytest.mark.parametrize(("in_rate", "out_rate"), PAIRS)
-def test_passband_is_flat_to_0_425_of_the_lower_rate(in_rate: int, out_rate: int) -> None:
-    low = min(in_rate, out_rate)
-    for freq in np.linspace(0.05, 0.85, 7) * low / 2:
-        x = tone(freq, in_rate, 0.3, 0.5)
-        gain_in, _ = fitted_gain(x[in_rate // 20 : -in_rate // 20].astype(float), freq, in_rate)
-        gain_out, _ = fitted_gain(
-            trimmed(resample(pcm(x), in_rate, out_rate), out_rate), freq, out_rate
-        )
-        assert abs(20 * np.log10(gain_out / gain_in)) <= 0.01, freq  # target ±0.1 dB
-
-
-@pytest.mark.parametrize(("in_rate", "out_rate"), PAIRS)
-def test_snr_against_analytic_in_band_sines(in_rate: int, out_rate: int) -> None:
-    nyquist = min(in_rate, out_rate) / 2
-    freqs = [f * nyquist for f in (0.03, 0.11, 0.23, 0.41, 0.59, 0.80)]
-
-    def signal(rate: int) -> np.ndarray:
-        t = np.arange(rate // 2) / rate
-        return sum(0.12 * 32767 * np.sin(2 * np.pi * f * t) for f in freqs)  # type: ignore[return-value]
-
-    x = np.rint(signal(in_rate)).astype(np.int16)
-    y = trimmed(resample(pcm(x), in_rate, out_rate), out_rate)
-    expected = signal(out_rate)[out_rate // 20 : -out_rate // 20]  # time-aligned: no delay fit
-    snr = 10 * np.log10(np.sum(expected**2) / np.sum((y - expected) ** 2))
-    assert snr >= 75, snr
-
-
 # -- bad input --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rate", [0, 44100, 11025, -8000, 96000])
+@pytest.mark.parametrize("rate", [0, 12000, -8000, 44056, 192000])
 def test_unsupported_rates_are_rejected(rate: int) -> None:
     with pytest.raises(ValueError, match="unsupported in_rate"):
         Resampler(rate, 8000)
@@ -355,3 +178,38 @@ def test_bad_audio_is_rejected_and_leaves_the_stream_intact() -> None:
 
 def test_repr_names_the_rates() -> None:
     assert repr(Resampler(8000, 24000)) == "Resampler(in_rate=8000, out_rate=24000)"
+
+
+# -- other rates ------------------------------------------------------------------------------
+
+ODD_PAIRS = [(12000, 24000), (37800, 48000), (88200, 44100), (44056, 48000), (7999, 8000)]
+
+
+@pytest.mark.parametrize(("in_rate", "out_rate"), ODD_PAIRS)
+def test_any_rate_builds_the_same_kind_of_resampler(in_rate: int, out_rate: int) -> None:
+    x = noise(in_rate // 25 + 3, seed=in_rate)
+    rs = Resampler.any_rate(in_rate, out_rate)
+    whole = rs.process(pcm(x)) + rs.flush()
+    ref = to_int16(reference(x, in_rate, out_rate)).astype(np.int64)
+    got = np.frombuffer(whole, "<i2").astype(np.int64)
+    assert len(got) == len(ref) == round(len(x) * out_rate / in_rate)
+    assert np.max(np.abs(got - ref)) <= 1
+    chunked = b"".join(rs.process(pcm(x[i : i + 333])) for i in range(0, len(x), 333))
+    assert chunked + rs.flush() == whole
+    assert rs.delay_ms <= 16.5 / min(in_rate, out_rate) * 1000  # 16.5: the half-band
+
+
+@pytest.mark.parametrize(
+    ("in_rate", "out_rate", "message"),
+    [
+        (400000, 8000, "unsupported in_rate 400000 Hz"),
+        (8000, 999, "unsupported out_rate 999 Hz"),
+        (96000, 7000, "cannot resample 96000 Hz to 7000 Hz: the ratio 7/96 is above 12"),
+        (383999, 32000, "needs more than 1048576 filter taps"),
+    ],
+)
+def test_any_rate_refuses_what_it_cannot_build(in_rate: int, out_rate: int, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Resampler.any_rate(in_rate, out_rate)
+    with pytest.raises(ValueError, match="supported rates are 8000, 11025"):
+        Resampler(12000, 24000)  # the plain constructor stays with the tested rates
