@@ -8,13 +8,14 @@ Sub-commands that exist today:
 * ``rtagents local-server`` — a local OpenAI-Realtime-protocol server for development and
   tests: the deterministic scripted responder, or with ``--speech`` the offline speech model
   (pocketsphinx, a rule-based or chat-completions brain, espeak-ng); prints
-  ``listening on ws://HOST:PORT/v1/realtime``.
+  ``listening on ws://HOST:PORT/v1/realtime``.  Every connection is bounded (see
+  ``rtagents.local.Limits``) and a closed connection's session is forgotten; Ctrl-C (SIGINT) or
+  SIGTERM closes the connections and exits with status 0.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ def _info(_: argparse.Namespace) -> int:
 
 def _local_server(args: argparse.Namespace) -> int:
     import functools
+    import signal
 
     import trio
 
@@ -78,21 +80,28 @@ def _local_server(args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> None:
-        async with trio.open_nursery() as nursery:
-            server: LocalServer = await nursery.start(
-                functools.partial(
-                    serve_local_realtime,
-                    args.host,
-                    args.port,
-                    responder=responder,
-                    pace=args.pace,
-                    transcriber=transcriber,
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as stop:
+            async with trio.open_nursery() as nursery:
+                server: LocalServer = await nursery.start(
+                    functools.partial(
+                        serve_local_realtime,
+                        args.host,
+                        args.port,
+                        responder=responder,
+                        pace=args.pace,
+                        transcriber=transcriber,
+                        keep_closed=0,  # nobody can read them from here: free them
+                    )
                 )
-            )
-            print(f"listening on {server.url}", flush=True)
+                print(f"listening on {server.url}", flush=True)
+                async for _ in stop:  # Ctrl-C or SIGTERM: the normal way to stop it
+                    nursery.cancel_scope.cancel()
+                    break
 
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the normal way to stop it
+    try:
         trio.run(run)
+    except* KeyboardInterrupt:  # a Ctrl-C before the signal receiver was open
+        pass
     return 0
 
 

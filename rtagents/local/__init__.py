@@ -5,10 +5,15 @@ comes from a pluggable :class:`Responder`; :class:`ScriptedResponder` is determi
 rule-based (a synthetic voice-like signal, not speech).  With a :class:`Transcriber` the server
 also hears: :mod:`rtagents.local.speech` has the offline speech cascade (pocketsphinx ears, a
 rule-based or chat-completions brain, an espeak-ng voice) behind ``rtagents demo``.
+
+Every connection is bounded (:class:`Limits`: handshake time, message size, event and byte
+budgets, a client that stops reading) and so is every session (input buffer, conversation, a
+response's length), so one client cannot stall or exhaust the server for the others.
 """
 
 from ._config import DEFAULT_SESSION as DEFAULT_SESSION
 from ._core import ServerSession as ServerSession
+from ._limits import Limits as Limits
 from ._responders import CallTool as CallTool
 from ._responders import Responder as Responder
 from ._responders import ResponderError as ResponderError
@@ -19,10 +24,10 @@ from ._responders import Say as Say
 from ._responders import ScriptedResponder as ScriptedResponder
 from ._responders import synthetic_voice as synthetic_voice
 from ._server import LocalServer as LocalServer
-from ._server import Mark as Mark
-from ._server import Timeline as Timeline
 from ._server import open_local_realtime_server as open_local_realtime_server
 from ._server import serve_local_realtime as serve_local_realtime
+from ._timeline import Mark as Mark
+from ._timeline import Timeline as Timeline
 from ._transcriber import Transcriber as Transcriber
 from ._transcriber import Utterance as Utterance
 from ._vad import EnergyVad as EnergyVad
@@ -31,6 +36,7 @@ __all__ = [
     "DEFAULT_SESSION",
     "CallTool",
     "EnergyVad",
+    "Limits",
     "LocalServer",
     "Mark",
     "Responder",

@@ -22,7 +22,14 @@ clock:
 * while a response runs, the adapter reports what the responder produced through
   ``response_text`` / ``response_audio`` / ``response_function_call`` and ends it with
   ``finish_response(status)``; each returns the events that announce it, in the exact GA order
-  (see ``_response_builder``).
+  (see ``_response_builder``); ``response_limit_reached()`` says when the response has produced
+  all the output it may;
+* ``release()``, when the connection is gone, frees what only a live connection needs (the
+  input audio buffer); the conversation stays readable.
+
+Every per-session bound lives in the part it bounds: one append and the input buffer
+(``_input``), the conversation's size and user audio (``_conversation``), a response's length
+(``_response_builder``).  The adapter bounds the connection itself (see ``_limits``).
 
 Bad client input never raises: a part refuses it with :class:`~._common.ClientError` and the
 session answers with an ``error`` event naming the client ``event_id``.  Audio times are
@@ -137,6 +144,14 @@ class ServerSession:
             outcome = attrs.evolve(outcome, user_audio=pieces)
         return outcome
 
+    def error(
+        self, message: str, *, code: str, kind: str = "server_error", event_id: str | None = None
+    ) -> list[p.WireEvent]:
+        """An ``error`` event of the server's own (a failed responder, a budget exceeded),
+        naming the client event `event_id` when there is one."""
+        details = p.ErrorDetails(type=kind, code=code, message=message, event_id=event_id)
+        return [p.ErrorEvent(event_id=self._ids.event(), error=details)]
+
     def _running(self) -> str | None:
         active = self._responses.active
         return active.id if active is not None else None
@@ -210,6 +225,11 @@ class ServerSession:
         """The responder calls tool `name` with JSON `arguments`."""
         return self._responses.function_call(name, arguments, self._config)
 
+    def response_limit_reached(self) -> bool:
+        """Whether the active response has produced all the output it may (its
+        ``max_output_tokens``, at most ``MAX_OUTPUT_TOKENS``): end it ``incomplete``."""
+        return self._responses.limit_reached()
+
     def finish_response(
         self, status: ResponseStatus, reason: str | None = None
     ) -> list[p.WireEvent]:
@@ -220,6 +240,10 @@ class ServerSession:
         events = self._responses.finish(status, reason, self._config)
         self._input.response_finished(active.started_at_ms + active.output_audio_ms)
         return events
+
+    def release(self) -> None:
+        """The connection is gone: free the input audio buffer (the conversation stays)."""
+        self._input.release()
 
     # -- from the transcriber -----------------------------------------------------------------
 

@@ -29,12 +29,22 @@ clock, so the same audio always gives the same events whatever its chunking.
   results come back through the ``transcription_*`` methods, which fill the item's transcript
   and build the transcription events when the client asked for them.
 
+**Bounds.**  One ``input_audio_buffer.append`` carries at most :data:`MAX_APPEND_BYTES` of
+audio (the API's own limit, 15 MiB; more is refused with ``invalid_value``), and the buffer holds
+at most :data:`MAX_BUFFER_BYTES` of PCM16 (15 MiB: about 5.5 minutes at 24 kHz, 16 minutes at
+8 kHz), the longest a single turn may be.  With server VAD, silence never fills it: while nobody
+speaks, the oldest audio beyond the bound is dropped (it could only ever have been committed by
+an explicit commit or the idle timeout, which then get the newest 15 MiB).  Otherwise (no turn
+detection, or one utterance longer than that) an append that would overflow the buffer is
+refused with ``input_audio_buffer_too_large``, and the buffer keeps what it had: commit or clear
+it.  (G.711 samples decode to twice their size, so a G.711 append holds at most 7.5 MiB.)
+
 Bad client input raises :class:`~._common.ClientError`.  Sans-IO: no clock, no trio.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 import attrs
 
@@ -44,6 +54,11 @@ from ._common import Action, ClientError, IdSource, StartResponse, StopResponse
 from ._config import DEFAULT_SERVER_VAD, input_format, turn_detection
 from ._conversation import Conversation, StoredItem
 from ._vad import EnergyVad, SpeechStarted
+
+#: The most audio one ``input_audio_buffer.append`` may carry (as sent, before decoding G.711).
+MAX_APPEND_BYTES: Final = 15 * 2**20
+#: The most PCM16 the input audio buffer holds (see the module docstring).
+MAX_BUFFER_BYTES: Final = 15 * 2**20
 
 
 @attrs.frozen
@@ -179,11 +194,19 @@ class AudioInput:
     ) -> tuple[list[p.WireEvent], Action | None]:
         """``input_audio_buffer.append`` of `data` (in the input format) while the response
         `running` (None: none) runs: the events, and the action turn detection asks for."""
+        if len(data) > MAX_APPEND_BYTES:
+            raise ClientError(
+                f"an input_audio_buffer.append carries at most {MAX_APPEND_BYTES} bytes of "
+                f"audio, not {len(data)}",
+                code="invalid_value",
+                param="audio",
+            )
         pcm = self.format.to_pcm16(data)
         if len(pcm) % 2:
             raise ClientError(
                 "PCM16 audio must have an even number of bytes", code="invalid_value", param="audio"
             )
+        self._make_room(len(pcm))
         self._buffer += pcm
         self._total_samples += len(pcm) // 2
         if self._vad is None:
@@ -227,6 +250,35 @@ class AudioInput:
             action = StartResponse(self.ids.new("resp"), None)
         self._stream_speech()
         return events, action
+
+    def _make_room(self, size: int) -> None:
+        """Keep the buffer within MAX_BUFFER_BYTES once `size` more bytes arrive: drop the
+        oldest silence while server VAD hears nobody, else refuse (see the module docstring)."""
+        excess = len(self._buffer) + size - MAX_BUFFER_BYTES
+        if excess <= 0:
+            return
+        vad = self._vad
+        if (
+            vad is None
+            or vad.speaking
+            or self._speech_item is not None
+            or excess > len(self._buffer)
+        ):
+            raise ClientError(
+                f"the input audio buffer holds at most {MAX_BUFFER_BYTES} bytes of PCM16 "
+                f"({MAX_BUFFER_BYTES * 500 // self.rate} ms); commit or clear it",
+                code="input_audio_buffer_too_large",
+                param="audio",
+            )
+        del self._buffer[:excess]  # (a bytearray deletes from its front in O(1))
+        self._buffer_start += excess // 2
+        vad.floor_ms = self._buffer_start_ms
+
+    def release(self) -> None:
+        """The connection is gone: free the buffer and the transcriber's pending audio."""
+        self._buffer = bytearray()
+        self._pending.clear()
+        self._streaming_item = None
 
     def commit(self) -> list[p.WireEvent]:
         """``input_audio_buffer.commit``."""
@@ -274,7 +326,7 @@ class AudioInput:
             content=(p.InputAudioContent(transcript=None),),
         )
         previous = self.conversation.last_id()
-        self.conversation.items.append(StoredItem(item=item, audio=audio))
+        self.conversation.append(StoredItem(item=item, audio=audio))
         return [
             p.InputAudioBufferCommitted(
                 event_id=self.ids.event(), previous_item_id=previous, item_id=item_id

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from ._server import Mark
+from ._timeline import Mark
 
 
 @attrs.frozen

@@ -8,13 +8,19 @@ answers from the last user text (typed, or a transcript when one exists), calls 
 rule says so, and after a tool's output speaks a template filled with that output.  Its "voice"
 is a synthetic, speech-like signal (a gliding harmonic tone with a 4 Hz syllable rhythm), not
 speech; real speech synthesis is a separate component.
+
+Responders stream: a part is made when the server asks for the next one, so a long answer costs
+memory and time per part, never for the whole answer at once (the server stops asking once a
+response has said all it may, see ``_response_builder.MAX_OUTPUT_TOKENS``).  The scripted voice
+synthesizes each ``chunk_ms`` piece of its signal as it is sent (:meth:`ScriptedResponder.stream`),
+sample for sample the signal :func:`synthetic_voice` makes whole.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -83,14 +89,35 @@ def last_user_text(conversation: Sequence[p.ConversationItem]) -> str:
 
 def synthetic_voice(seconds: float, seed: int = 0) -> np.ndarray:
     """A deterministic speech-like signal at 24 kHz (float, peak ≈ 0.3 FS)."""
-    n = max(1, int(OUTPUT_RATE * seconds))
-    t = np.arange(n) / OUTPUT_RATE
-    f0 = 120 + 100 * (0.5 + 0.5 * np.sin(2 * math.pi * (0.7 + 0.1 * seed) * t))
-    phase = 2 * math.pi * np.cumsum(f0) / OUTPUT_RATE
-    voice = sum(np.sin(k * phase) / k for k in range(1, 6))
-    syllables = 0.55 + 0.45 * np.sin(2 * math.pi * 4.0 * t - math.pi / 2)
-    fade = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.01)
-    return np.asarray(0.3 * 32767 * voice / 2.3 * syllables * fade, dtype=np.float64)
+    signal = _VoiceSignal(seconds, seed)
+    return signal.take(signal.samples)
+
+
+class _VoiceSignal:
+    """:func:`synthetic_voice`, made piece by piece (the same samples, bit for bit)."""
+
+    def __init__(self, seconds: float, seed: int) -> None:
+        self.samples = max(1, int(OUTPUT_RATE * seconds))
+        self._seed = seed
+        self._made = 0
+        self._phase_sum = 0.0  # the running sum of f0 (the phase, up to a factor)
+
+    def take(self, count: int) -> np.ndarray:
+        """The next `count` samples (fewer at the end)."""
+        start, end = self._made, min(self.samples, self._made + count)
+        self._made = end
+        t = np.arange(start, end) / OUTPUT_RATE
+        f0 = 120 + 100 * (0.5 + 0.5 * np.sin(2 * math.pi * (0.7 + 0.1 * self._seed) * t))
+        # cumsum from the carried sum: the same additions, in the same order, as one cumsum
+        sums = np.cumsum(np.concatenate(([self._phase_sum], f0)))[1:]
+        if len(sums):
+            self._phase_sum = float(sums[-1])
+        phase = 2 * math.pi * sums / OUTPUT_RATE
+        voice = sum(np.sin(k * phase) / k for k in range(1, 6))
+        syllables = 0.55 + 0.45 * np.sin(2 * math.pi * 4.0 * t - math.pi / 2)
+        last = (self.samples - 1) / OUTPUT_RATE
+        fade = np.minimum(1.0, np.minimum(t, last - t) / 0.01)
+        return np.asarray(0.3 * 32767 * voice / 2.3 * syllables * fade, dtype=np.float64)
 
 
 @attrs.frozen
@@ -116,9 +143,8 @@ class ScriptedResponder:
         last = conversation[-1] if conversation else None
         if isinstance(last, p.FunctionCallOutputItem):
             rule = self._rule_for_call(conversation, last.call_id)
-            for part in self.speak(
-                rule.after_tool.format(output=last.output), context.audio_output
-            ):
+            text = rule.after_tool.format(output=last.output)
+            for part in self.stream(text, context.audio_output):
                 yield part
             return
         rule = self._match(last_user_text(conversation))
@@ -133,7 +159,7 @@ class ScriptedResponder:
         if rule.call is not None and rule.call in tools:
             yield CallTool(name=rule.call, arguments=json.dumps(rule.arguments))
             return
-        for part in self.speak(rule.say, context.audio_output):
+        for part in self.stream(rule.say, context.audio_output):
             yield part
 
     def _match(self, text: str) -> Rule:
@@ -197,20 +223,23 @@ class ScriptedResponder:
         return cls(rules=tuple(rules), **numbers)
 
     def speak(self, text: str, audio: bool) -> list[Say]:
-        """`text` as chunks of `chunk_ms` audio, each with its share of the text."""
-        seconds = len(text) * self.ms_per_char / 1000
+        """`text` as chunks of `chunk_ms` audio, each with its share of the text (all of them:
+        for short texts; a response streams them with :meth:`stream`)."""
+        return list(self.stream(text, audio))
+
+    def stream(self, text: str, audio: bool) -> Iterator[Say]:
+        """The parts of :meth:`speak`, each synthesized when it is asked for."""
         if not audio:
             words = text.split(" ")
-            return [Say(w + (" " if i < len(words) - 1 else "")) for i, w in enumerate(words)]
-        pcm = np.rint(synthetic_voice(seconds, seed=len(text) % 7)).astype("<i2").tobytes()
-        step = 2 * OUTPUT_RATE * self.chunk_ms // 1000
-        chunks = [pcm[i : i + step] for i in range(0, len(pcm), step)]
-        parts = []
-        for i, chunk in enumerate(chunks):
-            start = len(text) * i // len(chunks)
-            end = len(text) * (i + 1) // len(chunks)
-            parts.append(Say(text[start:end], chunk))
-        return parts
+            for i, word in enumerate(words):
+                yield Say(word + (" " if i < len(words) - 1 else ""))
+            return
+        signal = _VoiceSignal(len(text) * self.ms_per_char / 1000, seed=len(text) % 7)
+        step = OUTPUT_RATE * self.chunk_ms // 1000  # samples per chunk
+        count = -(-signal.samples // step)
+        for i in range(count):
+            pcm = np.rint(signal.take(step)).astype("<i2").tobytes()
+            yield Say(text[len(text) * i // count : len(text) * (i + 1) // count], pcm)
 
 
 def _check_keys(where: str, raw: Mapping[str, object], allowed: set[str]) -> None:

@@ -19,13 +19,20 @@ in the exact GA order, and keeps the conversation up to date:
   and a rough token usage.
 
 Output joins the default conversation unless the response asked for ``conversation: "none"``.
+
+**The length of a response** is bounded: its output tokens, counted as its usage counts them
+(one per 50 ms of audio, one per 4 characters of text), may not pass the response's (else the
+session's) ``max_output_tokens``, and never :data:`MAX_OUTPUT_TOKENS` (4096, the API's own
+maximum for that setting: about 3.4 minutes of audio).  :meth:`~ResponseBuilder.limit_reached`
+tells the adapter to stop the responder; the response then ends ``incomplete`` with the reason
+``max_output_tokens``.  ``response.done`` carries only this response's output, and its usage's
+input estimate comes from the conversation's running size (nothing is re-serialized).
 Sans-IO: the config is passed in, nothing is read from a clock.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Literal
+from typing import Final, Literal
 
 import attrs
 
@@ -37,6 +44,18 @@ from ._config import output_format, output_modalities
 from ._conversation import Conversation, StoredItem
 
 ResponseStatus = Literal["completed", "cancelled", "incomplete", "failed"]
+
+#: The most output tokens one response may produce, whatever ``max_output_tokens`` says.
+MAX_OUTPUT_TOKENS: Final = 4096
+
+
+def token_limit(params: p.ResponseParams | None, config: p.SessionConfig) -> int:
+    """A response's output token limit: its own ``max_output_tokens``, else the session's,
+    at most :data:`MAX_OUTPUT_TOKENS` (``"inf"`` means that much)."""
+    chosen = params.max_output_tokens if params is not None else None
+    if chosen is None:
+        chosen = config.max_output_tokens
+    return chosen if isinstance(chosen, int) else MAX_OUTPUT_TOKENS
 
 
 @attrs.define
@@ -51,6 +70,12 @@ class ActiveResponse:
     output_chars: int = 0
     output_audio_ms: int = 0
     started_at_ms: int = 0  # input audio position when the response began
+    max_output_tokens: int = MAX_OUTPUT_TOKENS
+
+    @property
+    def output_tokens(self) -> int:
+        """Output so far, in (estimated) tokens: as ``response.done``'s usage counts them."""
+        return self.output_audio_ms // 50 + self.output_chars // 4
 
 
 @attrs.define
@@ -71,6 +96,7 @@ class ResponseBuilder:
             params=params,
             in_conversation=in_conversation,
             started_at_ms=started_at_ms,
+            max_output_tokens=min(token_limit(params, config), MAX_OUTPUT_TOKENS),
         )
         return [
             p.ResponseCreated(
@@ -85,13 +111,11 @@ class ResponseBuilder:
         assert active is not None
         usage = None
         if status != "in_progress":
-            text_in = sum(len(json.dumps(s.item.to_wire())) for s in self.conversation.items) // 4
-            audio_out = active.output_audio_ms // 50
-            text_out = active.output_chars // 4
+            text_in = self.conversation.chars // 4
             usage = p.ResponseUsage(
-                total_tokens=text_in + audio_out + text_out,
+                total_tokens=text_in + active.output_tokens,
                 input_tokens=text_in,
-                output_tokens=audio_out + text_out,
+                output_tokens=active.output_tokens,
             )
         return p.Response(
             id=active.id,
@@ -121,7 +145,7 @@ class ResponseBuilder:
         active.output.append(item)
         previous = self.conversation.last_id()
         if active.in_conversation:
-            self.conversation.items.append(stored)
+            self.conversation.append(stored)
         part = (
             p.ResponsePart(type="audio", transcript="")
             if audio
@@ -275,7 +299,7 @@ class ResponseBuilder:
         status: p.ItemStatus = "incomplete" if cut_short else "completed"
         assert isinstance(stored.item, p.MessageItem)
         item = attrs.evolve(stored.item, content=content, status=status)
-        stored.item = item
+        self.conversation.replace(stored, item)
         active.output[index] = item
         events.append(
             p.ResponseContentPartDone(
@@ -316,10 +340,10 @@ class ResponseBuilder:
         previous = self.conversation.last_id()
         stored = StoredItem(item=item)
         if active.in_conversation:
-            self.conversation.items.append(stored)
+            self.conversation.append(stored)
         item_id = item.id or ""
         done = attrs.evolve(item, arguments=arguments, status="completed")
-        stored.item = done
+        self.conversation.replace(stored, done)
         active.output[index] = done
         active.output_chars += len(arguments)
         events += [
@@ -352,6 +376,11 @@ class ResponseBuilder:
             p.ConversationItemDone(event_id=self.ids.event(), previous_item_id=previous, item=done),
         ]
         return events
+
+    def limit_reached(self) -> bool:
+        """Whether the active response has produced all the output it may."""
+        active = self.active
+        return active is not None and active.output_tokens >= active.max_output_tokens
 
     def finish(
         self, status: ResponseStatus, reason: str | None, config: p.SessionConfig

@@ -27,8 +27,8 @@ from rtagents.models import OpenAIRealtimeConfig, OpenAIRealtimeLink, RealtimeMo
 @attrs.define
 class LocalModel(RealtimeModel):
     """A model for ``RealtimeRunner(agent, model=...)`` / ``open_session(..., model=...)``
-    (or, as ``link_factory``, for a run config); ``server.sessions`` holds each connection's
-    server state."""
+    (or, as ``link_factory``, for a run config); ``server.sessions`` holds the server state of
+    each open connection and of the last few closed ones (see ``LocalServer.sessions``)."""
 
     responder: Responder | None = None
     pace: float | None = None
