@@ -29,25 +29,25 @@ answered is :mod:`rtagents.actors.tools`' business; a plain (not ``async``) ``on
 every sync function given to :func:`function_tool` — is run there in a worker thread
 (:attr:`FunctionTool.runs_in_thread`).
 
-What the model reads (:func:`tool_output_text`, in :mod:`rtagents._core.tool_output`): a ``str`` as is; anything else as JSON — attrs
-classes, dataclasses and pydantic models (``model_dump(mode="json")``) as objects, tuples and
-sets as arrays, dict keys that are not strings by their ``str()``, NaN and the infinities as the
-strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``, any other object by its ``str()`` (so an
-``Enum`` member reads ``"Unit.C"``, bytes ``"b'...'"``); keys that read the same are numbered
-(``"1"``, ``"1 (2)"``).  Conversion never raises: each value is converted under its own guard,
-structures are followed :data:`MAX_OUTPUT_DEPTH` (64) levels deep, a circular reference reads
-``"<circular reference>"``, a value whose ``str()`` and ``repr()`` both fail reads as a
-placeholder naming its type (the whole output, when that is the result itself: "The tool
-returned a X, which could not be converted to text."), an integer too long to print as its
-size, and lone surrogates as U+FFFD so the link can send the text.  The text is cut at
-:data:`MAX_OUTPUT_CHARS` (100,000) characters, ending with a note saying so: the Realtime API
-states no limit of its own for a ``function_call_output``, but a realtime model's whole
-context (32,768 tokens for ``gpt-realtime``, some 130,000 characters) could not hold more, so
-more is never useful.  The work is bounded by the limit too: a structure is followed only as
-far as the text it makes can be read (a list of ten million items costs what its first
-100,000 characters do), and long strings and bytes are cut before they are copied; only an
-object's own ``str()`` (or ``model_dump``) is left to take what it takes.
-"""
+What the model reads (:func:`tool_output_text`, in :mod:`rtagents._core.tool_output`): a ``str``
+as is; anything else as JSON — attrs classes, dataclasses and pydantic models
+(``model_dump(mode="json")``) as objects, tuples and sets as arrays, dict keys that are not
+strings by their ``str()``, NaN and the infinities as the strings ``"NaN"``, ``"Infinity"``,
+``"-Infinity"``, any other object by its ``str()`` (so an ``Enum`` member reads ``"Unit.C"``,
+bytes ``"b'...'"``); keys that read the same are numbered (``"1"``, ``"1 (2)"``). Conversion
+never raises: each value is converted under its own guard, structures are followed
+:data:`MAX_OUTPUT_DEPTH` (64) levels deep, a circular reference reads ``"<circular
+reference>"``, a value whose ``str()`` and ``repr()`` both fail reads as a placeholder naming
+its type (the whole output, when that is the result itself: "The tool returned a X, which could
+not be converted to text."), an integer too long to print as its size, and lone surrogates as
+U+FFFD so the link can send the text. The text is cut at :data:`MAX_OUTPUT_CHARS` (100,000)
+characters, ending with a note saying so: the Realtime API states no limit of its own for a
+``function_call_output``, but a realtime model's whole context (32,768 tokens for ``gpt-
+realtime``, some 130,000 characters) could not hold more, so more is never useful. The work is
+bounded by the limit too: a structure is followed only as far as the text it makes can be read
+(a list of ten million items costs what its first 100,000 characters do), and long strings and
+bytes are cut before they are copied; only an object's own ``str()`` (or ``model_dump``) is left
+to take what it takes."""
 
 from __future__ import annotations
 
