@@ -42,8 +42,8 @@ its type (the whole output, when that is the result itself: "The tool returned a
 not be converted to text."), an integer too long to print as its size, and lone surrogates as
 U+FFFD so the link can send the text. The text is cut at :data:`MAX_OUTPUT_CHARS` (100,000)
 characters, ending with a note saying so: the Realtime API states no limit of its own for a
-``function_call_output``, but a realtime model's whole context (32,768 tokens for ``gpt-
-realtime``, some 130,000 characters) could not hold more, so more is never useful. The work is
+``function_call_output``, but a realtime model's whole context (32,768 tokens for
+``gpt-realtime``, some 130,000 characters) could not hold more, so more is never useful. The work is
 bounded by the limit too: a structure is followed only as far as the text it makes can be read
 (a list of ten million items costs what its first 100,000 characters do), and long strings and
 bytes are cut before they are copied; only an object's own ``str()`` (or ``model_dump``) is left
