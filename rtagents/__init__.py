@@ -28,6 +28,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0.dev0"
 
+from rtagents._agency.statistics import SessionStatistics
 from rtagents._core.turns import TurnState
 from rtagents.agent import FunctionTool, RealtimeAgent, function_tool
 from rtagents.config import (
@@ -151,7 +152,7 @@ from rtagents.models import (
     get_api_key,
 )
 from rtagents.runner import RealtimeRunner, open_session
-from rtagents.session import RealtimeSession, SessionStatistics
+from rtagents.session import RealtimeSession
 
 __all__ = [
     "DEFAULT_MODEL_SETTINGS",

@@ -45,6 +45,7 @@ import trio
 from rtagents import items as it
 from rtagents import protocol as p
 from rtagents._agency import Agency
+from rtagents._agency.statistics import SessionStatistics
 from rtagents._core import router as r
 from rtagents._core import turns
 from rtagents._core.link_events import LinkClosed
@@ -81,38 +82,11 @@ from rtagents.models import (
     RealtimeModel,
     RealtimeModelConfig,
     RealtimePlaybackTracker,
-    ResilientLink,
     connection_config,
+    open_model_link,
 )
 
 log = logging.getLogger("rtagents.session")
-
-
-@attrs.frozen(kw_only=True)
-class SessionStatistics:
-    state: str
-    events_emitted: int
-    events_dropped: dict[str, int]
-    event_queue_peak: int
-    agent_audio_dropped_ms: float
-    sends_failed: int  # control events that found the link's queue and its reserve full
-    turn_timeouts: int
-    unexpected_inputs: int
-    tool_calls: int
-    tools: Any
-    pending_approvals: int
-    hooks_called: int
-    hooks_failed: int
-    hooks_dropped: int  # oldest waiting hook calls dropped because hooks fell behind
-    guardrail_checks: int
-    guardrail_trips: int
-    last_barge_in_at: float | None  # trio time playback was last stopped for the user
-    link: Any
-    uplink: Any
-    capture: Any
-    vad: Any
-    playback: Any
-    listeners: Any  # session.model's listeners (delivered, failed, dropped)
 
 
 class RealtimeSession:
@@ -143,13 +117,7 @@ class RealtimeSession:
             attach_to_call=connection.call_id is not None,
         )
         self._tracker: RealtimePlaybackTracker | None = (model_config or {}).get("playback_tracker")
-        self._link: Any
-        if config.reconnect is not None and model.supports_reconnect:
-            self._link = ResilientLink(
-                lambda: model.open_link(connection), config.reconnect, self._resume
-            )
-        else:
-            self._link = model.open_link(connection)
+        self._link: Any = open_model_link(model, connection, config.reconnect, self._resume)
         self._link.set_handler(self._on_link_event)
         self.context: RunContextWrapper[Any] = RunContextWrapper(context)
         self._events = EventQueue(config.event_queue_size, RealtimeEventInfo(self.context))
@@ -382,10 +350,7 @@ class RealtimeSession:
         ``"error"`` (the connection was lost for good — an ``error`` event said why)."""
         if not self._closed:
             return None
-        end = self._link_closed
-        if end is None or end.by == "local":
-            return "app"
-        return "server" if end.by == "peer" and end.code == 1000 else "error"
+        return "app" if self._link_closed is None else self._link_closed.ended_by
 
     @property
     def usage(self) -> Usage:
@@ -606,11 +571,9 @@ class RealtimeSession:
         restoration = restore_events(self._history.items)
         for event in restoration.events:
             await link.send(event)
-        if self._router.response_owed and not self._link.replay_pending:
-            self._router.response_owed = False
-            create = self._router.sequencer.request()
-            if create is not None:
-                self._link.send_nowait(create)  # queued: after the messages sent again
+        create = self._router.owed_create(replay_pending=self._link.replay_pending)
+        if create is not None:
+            self._link.send_nowait(create)  # queued: after the messages sent again
         return restoration.restored, restoration.skipped
 
     def _listener_failed(self, message: str) -> None:

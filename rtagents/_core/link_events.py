@@ -31,6 +31,14 @@ class LinkClosed:
     by: Literal["peer", "local", "keepalive", "error"]
     type: Literal["link.closed"] = "link.closed"
 
+    @property
+    def ended_by(self) -> Literal["app", "server", "error"]:
+        """Whose end it was: the app's (closed locally), the server's (a clean close), or an
+        error's (anything else)."""
+        if self.by == "local":
+            return "app"
+        return "server" if self.by == "peer" and self.code == 1000 else "error"
+
 
 @attrs.frozen(kw_only=True)
 class LinkLost:

@@ -170,6 +170,15 @@ class ServerEventRouter:
             out.append(Send(create))
         return out
 
+    def owed_create(self, *, replay_pending: bool) -> p.ResponseCreate | None:
+        """After a resume: the ``response.create`` the new connection owes (a response was
+        running or asked for when the link was lost), unless replayed user audio will bring
+        one."""
+        if not self.response_owed or replay_pending:
+            return None
+        self.response_owed = False
+        return self.sequencer.request()
+
     def route(self, event: Any, agent: Any) -> list[Effect]:
         """The effects of one event from the link; ``agent`` is the session's current agent."""
         handler = _HANDLERS.get(type(event))

@@ -25,6 +25,7 @@ from ._openai import open_openai_realtime as open_openai_realtime
 from ._resilient import ReconnectPolicy as ReconnectPolicy
 from ._resilient import ResilientLink as ResilientLink
 from ._resilient import ResilientStatistics as ResilientStatistics
+from ._resilient import open_model_link as open_model_link
 from ._tracker import RealtimePlaybackState as RealtimePlaybackState
 from ._tracker import RealtimePlaybackTracker as RealtimePlaybackTracker
 
@@ -54,5 +55,6 @@ __all__ = [
     "TransportConfig",
     "connection_config",
     "get_api_key",
+    "open_model_link",
     "open_openai_realtime",
 ]

@@ -323,3 +323,16 @@ class ResilientLink:
             link=link.statistics() if link is not None else None,
             **self._counts,
         )
+
+
+def open_model_link(
+    model: Any,
+    config: Any,
+    reconnect: ReconnectPolicy | None,
+    on_resume: Callable[[ModelLink], Awaitable[Any]],
+) -> Any:
+    """The link a session runs: a :class:`ResilientLink` over ``model.open_link(config)`` when
+    `reconnect` is given and the model can open fresh connections, else one plain link."""
+    if reconnect is not None and getattr(model, "supports_reconnect", True):
+        return ResilientLink(lambda: model.open_link(config), reconnect, on_resume)
+    return model.open_link(config)
