@@ -191,8 +191,8 @@ class RealtimeRunConfig:
     resume the conversation; the SDK has no such thing), and the queue sizes:
     ``event_queue_size`` events for the app (full: the oldest droppable event — audio, raw,
     history snapshot — goes first, then the oldest event; every drop counted);
-    ``uplink_queue_frames`` captured frames waiting for the socket (full: the oldest frame is
-    dropped and counted).
+    ``uplink_queue_frames`` audio frames waiting for the socket (full: a captured frame pushes
+    out the oldest, counted; the app's ``send_audio`` waits for room instead).
 
     :meth:`coerce` accepts this object, a dict of the same keys, or ``None``.
     """

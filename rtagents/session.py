@@ -140,6 +140,7 @@ class RealtimeSession:
         )
         self._uplink = Uplink(self._link, self._router.input_format)
         self._nursery: trio.Nursery | None = None
+        self._link_scope = trio.CancelScope()  # the link's task; only close() stops it
         self._closed = False
         self._wake = trio.Event()
         self._armed_deadline = math.inf  # when the ticker will next look at the machine
@@ -161,6 +162,7 @@ class RealtimeSession:
         # counters
         self._dropped_audio_ms = 0.0
         self._sends_failed = 0
+        self._calls_after_close = 0
         self._timeouts = 0
         self._unexpected = 0
         self._last_barge_in_at: float | None = None
@@ -185,6 +187,7 @@ class RealtimeSession:
         if config.local_vad:
             self._vad = VadActor(None, self._on_vad)  # fed by capture and send_audio, inline
         await nursery.start(self._run_link)
+        self._link_scope.shield = True
         await self._agency.switch_to(self.starting_agent, initial=True)
         nursery.start_soon(self._ticker)
         if config.audio_source is not None:
@@ -198,12 +201,17 @@ class RealtimeSession:
     async def _run_link(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
-        await self._link.run(task_status=task_status)
+        with self._link_scope:  # (shielded once connected: see close)
+            await self._link.run(task_status=task_status)
         await self.close()  # the link ended (its LinkClosed event was routed): so does the session
 
     async def close(self) -> None:
         """Close the link and stop every actor; idempotent.  Iteration ends after the events
-        already queued."""
+        already queued; the app's calls from now on are no-ops (``calls_after_close``).
+
+        The link closes gracefully even when the session ends by cancellation (an outer
+        nursery or deadline): its task is shielded from that once connected, so its reader
+        is still there for the closing handshake, and stopped here afterwards."""
         if self._closed:
             return
         self._closed = True
@@ -218,6 +226,7 @@ class RealtimeSession:
                     await closer()
         self._events.close()
         self._listeners.close()
+        self._link_scope.cancel()
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
 
@@ -275,45 +284,60 @@ class RealtimeSession:
 
     # -- the app's side ----------------------------------------------------------------------
 
+    # Once the session closed (or its link did), every call below is a quiet no-op: an app's
+    # microphone or UI task may go on calling for a while, and that is no error.  Each is
+    # counted (``calls_after_close``) and logged at debug level.
+
     async def send_message(self, message: RealtimeUserInput | p.MessageItem) -> None:
         """A user message, then a response: text, the SDK's message dict (``input_text`` and
         ``input_image`` parts), or a protocol message item."""
+        if self._ignored("send_message"):
+            return
         item = user_message_item(message)
-        await self._link.send(p.ConversationItemCreate(item=item))
-        self._feed(turns.UserInputSent())
-        await self.request_response()
+        if await self._send_from_app("send_message", p.ConversationItemCreate(item=item)):
+            self._feed(turns.UserInputSent())
+            await self.request_response()
 
     async def send_audio(self, data: bytes, *, commit: bool = False) -> None:
-        """Audio in the session's input format, on the same uplink as captured audio (never
-        waits for the socket: see the uplink's policy); also seen by the local VAD."""
-        await trio.lowlevel.checkpoint()
+        """Audio in the session's input format, on the same uplink as captured audio; also
+        seen by the local VAD.  Backpressure, never loss: it waits while the link's audio lane
+        is full (a file pushed in a tight loop is sent whole).  A cancel point; with room in
+        the lane (a microphone at real time) it returns without a task switch, which keeps a
+        frame's cost to one switch: the socket writer's."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if self._ignored("send_audio"):
+            await trio.lowlevel.checkpoint()  # a loop that never stops sending must not spin
+            return
         if data:
             fmt = self._uplink.format
             if fmt.sample_width == 2 and len(data) % 2:
                 raise ValueError("PCM16 audio must have an even number of bytes")
-            self._uplink.send_encoded_nowait(data)
+            await self._uplink.send_encoded(data)
             if self._vad is not None:
                 pcm = fmt.to_pcm16(data)
                 frame = AudioFrame(pcm, fmt.sample_rate, trio.current_time(), self._uplink.seq)
                 self._vad.send_nowait(frame)
-        if commit:
-            await self._link.send(p.InputAudioBufferCommit())
+        if commit and await self._send_from_app("send_audio", p.InputAudioBufferCommit()):
             self._feed(turns.UserInputSent())
 
     async def interrupt(self) -> None:
         """Stop the agent now: playback, the response, and truncate what was not heard."""
-        self._feed(turns.InterruptRequested())
+        if not self._ignored("interrupt"):
+            self._feed(turns.InterruptRequested())
 
     async def update_agent(self, agent: RealtimeAgent) -> None:
         """Switch the live session to `agent` (instructions, tools, handoffs) with one
         ``session.update``; no ``handoff`` event.  If `agent` is invalid, this raises and the
         current agent stays."""
-        await self._agency.switch_to(agent)
+        if not self._ignored("update_agent"):
+            await self._agency.switch_to(agent)
 
     async def approve_tool_call(self, call_id: str, *, always: bool = False) -> None:
         """Run a call that waits for approval (``tool_approval_required``).  ``always``: approve
         every later call of that tool without asking.  An unknown call id does nothing (see
         :attr:`pending_tool_approvals`)."""
+        if self._ignored("approve_tool_call"):
+            return
         if not self._agency.decide(call_id, approve=True, always=always, message=None):
             log.debug("approve_tool_call: no call %s waits for approval", call_id)
 
@@ -328,6 +352,8 @@ class RealtimeSession:
         """Refuse a call that waits for approval; the model reads `reason` (else the run's
         ``tool_error_formatter``, else "Tool execution was not approved.").  An unknown call
         id does nothing."""
+        if self._ignored("reject_tool_call"):
+            return
         message = reason if reason is not None else rejection_message
         if not self._agency.decide(call_id, approve=False, always=always, message=message):
             log.debug("reject_tool_call: no call %s waits for approval", call_id)
@@ -363,11 +389,15 @@ class RealtimeSession:
 
     def playback_progress(self, item_id: str, content_index: int, played_ms: float) -> None:
         """For apps that play audio themselves: how much of an item has been heard."""
+        if self._ignored("playback_progress"):
+            return
         self._machine.assume_realtime_playback = False
         self._feed(turns.PlaybackProgressed(item_id, content_index, played_ms))
 
     def playback_finished(self) -> None:
         """For apps that play audio themselves: everything received has been played."""
+        if self._ignored("playback_finished"):
+            return
         self._machine.assume_realtime_playback = False
         self._feed(turns.PlaybackProgressed.idle())
 
@@ -391,6 +421,7 @@ class RealtimeSession:
             event_queue_peak=self._events.peak,
             agent_audio_dropped_ms=self._dropped_audio_ms,
             sends_failed=self._sends_failed,
+            calls_after_close=self._calls_after_close,
             turn_timeouts=self._timeouts,
             unexpected_inputs=self._unexpected,
             tool_calls=tools.submitted,
@@ -409,6 +440,26 @@ class RealtimeSession:
             guardrail_checks=self._agency.guardrail_checks,
             guardrail_trips=self._agency.guardrail_trips,
         )
+
+    def _ignored(self, call: str) -> bool:
+        """Whether the session has closed, so that the app's `call` is a no-op (counted)."""
+        if not self._closed:
+            return False
+        self._calls_after_close += 1
+        log.debug("%s after the session closed: ignored", call)
+        return True
+
+    async def _send_from_app(self, call: str, event: p.ClientEvent) -> bool:
+        """Send for the app's `call`; whether it went.  A link that closed before the session
+        did (it ended, the session closes next) makes the call a no-op, counted as after
+        close."""
+        try:
+            await self._link.send(event)
+        except ModelLinkError as exc:
+            self._calls_after_close += 1
+            log.debug("%s after the model link closed (%s): ignored", call, exc)
+            return False
+        return True
 
     # -- the port the agency uses ------------------------------------------------------------
 

@@ -219,3 +219,18 @@ def test_the_top_level_is_the_public_api() -> None:
         "runner",
         "session",
     ]
+
+
+def test_the_runtime_does_not_import_test_machinery() -> None:
+    """``import rtagents`` (what a server process pays at start) pulls in neither pytest nor
+    ``trio.testing``; ``rtagents.testing`` is imported only by who asks for it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rtagents, rtagents.apps.cli\n"
+        "print(sorted(m for m in ('pytest', 'trio.testing', 'hypothesis', 'rtagents.testing')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

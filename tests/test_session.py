@@ -351,3 +351,27 @@ async def test_formats_are_converted_once_at_the_edges_and_follow_session_update
         stats = session.statistics().uplink
         assert stats.format == "audio/pcm"
         assert stats.frames == len(model.sent_of(p.InputAudioBufferAppend))
+
+
+async def test_send_audio_in_a_tight_loop_meets_backpressure_not_loss(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """An app pushing a recording as fast as it can (no sleeps) gets every frame to the
+    server: ``send_audio`` waits while the link's audio lane is full instead of dropping."""
+    model = local_model(Turns("Got it."))
+    config = RealtimeRunConfig(
+        uplink_queue_frames=2,  # a lane of two appends: the loop must wait for the socket
+        model_settings={"turn_detection": None},
+    )
+    chunks = frames(voice(6.0, 24000))
+    async with open_session(RealtimeAgent("A"), config, model=model) as session:
+        for chunk in chunks:
+            await session.send_audio(chunk)
+        stats = session.statistics()
+        await trio.sleep(1)
+        (server,) = model.server.sessions
+        received_ms = server._input.audio_ms()
+    assert stats.uplink.frames == len(chunks)
+    assert stats.link.link.audio_dropped == 0
+    assert stats.link.link.audio_queue_peak <= 2
+    assert received_ms == 6000

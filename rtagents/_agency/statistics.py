@@ -15,6 +15,7 @@ class SessionStatistics:
     event_queue_peak: int
     agent_audio_dropped_ms: float
     sends_failed: int  # control events that found the link's queue and its reserve full
+    calls_after_close: int  # the app's calls after the session (or its link) closed: ignored
     turn_timeouts: int
     unexpected_inputs: int
     tool_calls: int

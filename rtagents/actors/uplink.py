@@ -4,19 +4,23 @@ Theory of operation
 -------------------
 :class:`Uplink` is a synchronous stage, not a task: the capture actor calls ``send_nowait`` with
 each frame (PCM16 at the source's rate) from its own task, and ``RealtimeSession.send_audio``
-calls ``send_encoded_nowait`` with audio already in the model's input format.  A frame is
-converted once, at this edge, by a streaming :class:`~rtagents.audio.Encoder` (the fused native
-kernel resamples and μ-law-codes in one pass), numbered, wrapped as an
-``input_audio_buffer.append`` and queued on the link's audio lane, which never waits: when the
-socket falls behind, the link drops its oldest queued append and counts it.  So a captured frame
-wakes exactly one other task, the link's socket writer.  Both paths share the numbering and the
-lane; ``set_format`` follows a ``session.updated`` that changes the input format.  Audio offered
-after the link closed is counted (``not_sent``) and dropped quietly.
+calls ``send_encoded`` with audio already in the model's input format.  A frame is converted
+once, at this edge, by a streaming :class:`~rtagents.audio.Encoder` (the fused native kernel
+resamples and μ-law-codes in one pass), numbered, encoded once as the
+``input_audio_buffer.append`` JSON text (:func:`~rtagents.protocol.encode_audio_append`) and
+queued on the link's audio lane.  For captured frames the lane never waits: when the socket
+falls behind, the link drops its oldest queued append and counts it (a live microphone's
+freshest audio is the useful audio).  For the app's audio it is backpressure: ``send_encoded``
+waits while the lane is full, so a file pushed in a tight loop loses nothing.  Either way a
+frame wakes exactly one other task, the link's socket writer.  Both paths share the numbering
+and the lane; ``set_format`` follows a ``session.updated`` that changes the input format.
+Audio offered after the link closed is counted (``not_sent``) and dropped quietly.
 """
 
 from __future__ import annotations
 
 import attrs
+import trio
 
 from rtagents import protocol as p
 from rtagents.audio.convert import Encoder
@@ -58,11 +62,24 @@ class Uplink:
             self.send_encoded_nowait(data)
 
     def send_encoded_nowait(self, data: bytes) -> None:
-        """Audio already in the input format: queue it (never waits)."""
+        """Audio already in the input format: queue it (never waits; drop-oldest when full)."""
         try:
-            self.link.send_audio_nowait(p.InputAudioBufferAppend(audio=data))
+            self.link.send_audio_nowait(p.encode_audio_append(data))
         except ModelLinkError:
             self._not_sent += 1
+            return
+        self.seq += 1
+        self._bytes += len(data)
+
+    async def send_encoded(self, data: bytes) -> None:
+        """Audio the app pushes, in the input format: queue it, waiting while the link's audio
+        lane is full (nothing dropped).  A cancel point; it yields only when it waits, or when
+        the link has closed (so that a sender in a tight loop cannot starve the others)."""
+        try:
+            await self.link.send_audio(p.encode_audio_append(data))
+        except ModelLinkError:
+            self._not_sent += 1
+            await trio.lowlevel.checkpoint()
             return
         self.seq += 1
         self._bytes += len(data)

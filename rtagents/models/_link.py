@@ -17,7 +17,8 @@ class ModelLink(Protocol):
     ``set_handler`` (before ``run``) makes the link call the handler for every event, in the
     task that reads them; ``run`` returns when the link has ended (after ``LinkClosed``).
     ``send`` waits for room; ``send_nowait`` raises ``trio.WouldBlock`` when full;
-    ``send_audio_nowait`` never waits (full: the oldest queued audio is dropped and counted).
+    ``send_audio_nowait`` never waits (full: the oldest queued audio is dropped and counted);
+    ``send_audio`` waits while the audio lane is full (a cancel point that yields only then).
     """
 
     def set_handler(self, handler: Callable[[Any], None]) -> None: ...
@@ -29,6 +30,8 @@ class ModelLink(Protocol):
     def send_nowait(self, event: ClientEvent | str) -> None: ...
 
     def send_audio_nowait(self, event: ClientEvent | str) -> None: ...
+
+    async def send_audio(self, event: ClientEvent | str) -> None: ...
 
     async def aclose(self) -> None: ...
 

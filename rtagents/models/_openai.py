@@ -7,7 +7,8 @@ Theory of operation
 
 * the **writer**, the only task that writes to the socket, fed by the :class:`Outbox`: one FIFO
   of encoded client events in which control events are bounded with backpressure (``send``
-  waits when full) and audio appends (``send_audio_nowait``) are bounded drop-oldest, counted;
+  waits when full) and audio appends are bounded, either drop-oldest and counted
+  (``send_audio_nowait``: a live microphone) or with backpressure (``send_audio``: the app's);
 * the **reader**, which decodes each frame with the sans-IO codec and either calls the handler
   given to ``set_handler`` (synchronously, in the reader's task: a session routes each event
   there without another task hop) or, without one, hands the event to a bounded channel read
@@ -454,6 +455,16 @@ class OpenAIRealtimeLink:
         text = event if isinstance(event, str) else event.to_json()
         try:
             self._outbox.put_audio_nowait(text)
+        except trio.ClosedResourceError:
+            raise ModelLinkError("the model link is closed") from None
+
+    async def send_audio(self, event: ClientEvent | str) -> None:
+        """Queue an ``input_audio_buffer.append``, waiting while the audio lane is full
+        (backpressure for audio the app pushes: nothing dropped).  A cancel point; a schedule
+        point only when it waits.  Raises ``ModelLinkError`` once closed."""
+        text = event if isinstance(event, str) else event.to_json()
+        try:
+            await self._outbox.put_audio(text)
         except trio.ClosedResourceError:
             raise ModelLinkError("the model link is closed") from None
 

@@ -12,9 +12,12 @@ the FIFO, each bounded, each with its stated overflow policy:
   ``put_nowait`` is for synchronous paths that cannot wait (a barge-in's cancel and truncate):
   it may use a reserve of ``control_capacity`` more entries, and raises ``trio.WouldBlock``
   only past it (the caller then fails loudly).  Never dropped.
-* **audio** appends: at most ``audio_capacity`` queued; ``put_audio_nowait`` never waits: when
-  full, the *oldest* queued append is dropped (the freshest audio is the useful audio) and
-  counted in ``audio_dropped``.
+* **audio** appends: at most ``audio_capacity`` queued.  ``put_audio_nowait`` (a live
+  microphone's frames) never waits: when full, the *oldest* queued append is dropped (the
+  freshest audio is the useful audio) and counted in ``audio_dropped``.  ``put_audio`` (audio
+  the app pushes, perhaps a whole file in a loop) is backpressure instead: it waits while the
+  lane is full, so nothing is dropped; while there is room it is a cancel point only — no
+  schedule point, no task switch — which keeps the real-time path to one switch per frame.
 
 ``close`` ends it: the writer gets what is queued, then ``trio.EndOfChannel``; a put after close
 raises ``trio.ClosedResourceError``.
@@ -41,6 +44,7 @@ class Outbox:
         self._closed = False
         self._writer = trio.lowlevel.ParkingLot()
         self._room = trio.lowlevel.ParkingLot()
+        self._audio_room = trio.lowlevel.ParkingLot()
         self.audio_dropped = 0
         self.control_peak = 0
         self.audio_peak = 0
@@ -85,11 +89,20 @@ class Outbox:
         self.audio_peak = max(self.audio_peak, self._audio)
         self._writer.unpark_all()
 
+    async def put_audio(self, text: str) -> None:
+        """Queue an append, waiting while the audio lane is full (see the module docstring)."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while self._audio >= self.audio_capacity and not self._closed:
+            await self._audio_room.park()
+        self.put_audio_nowait(text)  # (raises if closed meanwhile)
+
     def get_nowait(self) -> str:
         if self._entries:
             text, audio = self._entries.popleft()
             if audio:
                 self._audio -= 1
+                if self._audio_room:
+                    self._audio_room.unpark(count=1)
             else:
                 self._control -= 1
                 self._room.unpark(count=1)
@@ -99,20 +112,29 @@ class Outbox:
         raise trio.WouldBlock
 
     async def get(self) -> str:
+        """The next entry, waiting for one.  A checkpoint, and exactly one: a writer that had
+        to park has already yielded, so it returns as soon as it is woken (one task switch per
+        frame, not two)."""
         await trio.lowlevel.checkpoint_if_cancelled()
-        while True:
-            try:
-                text = self.get_nowait()
-            except trio.WouldBlock:
-                await self._writer.park()
-                continue
+        try:
+            text = self.get_nowait()
+        except trio.WouldBlock:
+            pass
+        else:
             await trio.lowlevel.cancel_shielded_checkpoint()
             return text
+        while True:
+            await self._writer.park()
+            try:
+                return self.get_nowait()
+            except trio.WouldBlock:
+                continue
 
     def close(self) -> None:
         self._closed = True
         self._writer.unpark_all()
         self._room.unpark_all()
+        self._audio_room.unpark_all()
 
     @property
     def closed(self) -> bool:

@@ -265,34 +265,73 @@ class ResilientLink:
                 self._unconfirmed.pop(next(iter(self._unconfirmed)))
         return event
 
+    # A connection that has just ended refuses sends (``ModelLinkError``) before ``run``
+    # notices and reconnects: until the session closes the link, such a send is queued for the
+    # next connection like any send while down (audio: the replay buffer has it).
+
     async def send(self, event: p.ClientEvent | str) -> None:
         event = self._track(event)
         link = self._link
         if link is not None:
-            await link.send(event)
-        else:
-            self._queue(event)
-            await trio.lowlevel.checkpoint()
+            try:
+                await link.send(event)
+                return
+            except ModelLinkError:
+                if self._closing:
+                    raise
+        self._queue(event)
+        await trio.lowlevel.checkpoint()
 
     def send_nowait(self, event: p.ClientEvent | str) -> None:
         event = self._track(event)
         link = self._link
         if link is not None:
-            link.send_nowait(event)
-        else:
-            self._queue(event)
+            try:
+                link.send_nowait(event)
+                return
+            except ModelLinkError:
+                if self._closing:
+                    raise
+        self._queue(event)
 
     def send_audio_nowait(self, event: p.ClientEvent | str) -> None:
         link = self._link
-        if link is None and (self._closing or self._state == "closed"):
+        if link is not None:
+            try:
+                link.send_audio_nowait(event)
+            except ModelLinkError:
+                if self._closing:
+                    raise
+                link = None  # it has just ended: sent again from the replay buffer
+        elif self._closing or self._state == "closed":
             raise ModelLinkError("the model link is closed")
+        self._keep_audio(event, sent=link is not None)
+
+    async def send_audio(self, event: p.ClientEvent | str) -> None:
+        """The app's audio: backpressure from the connection's audio lane while up; while
+        down it goes to the replay buffer, like a captured frame."""
+        link = self._link
+        if link is not None:
+            try:
+                await link.send_audio(event)
+            except ModelLinkError:
+                if self._closing:
+                    raise
+                link = None  # it has just ended: sent again from the replay buffer
+        elif self._closing or self._state == "closed":
+            raise ModelLinkError("the model link is closed")
+        if link is None:
+            # Down: a schedule point, so that a sender in a tight loop lets the reconnect run.
+            await trio.lowlevel.checkpoint()
+        self._keep_audio(event, sent=link is not None)
+
+    def _keep_audio(self, event: p.ClientEvent | str, *, sent: bool) -> None:
+        """Keep an append for replay after a reconnect (its turn: dropped once answered)."""
         replay = self._replay
         if replay.maxlen:
-            if link is None and len(replay) == replay.maxlen:
+            if not sent and len(replay) == replay.maxlen:
                 self._counts["audio_dropped"] += 1  # down, and past the buffer: lost
             replay.append((self._turn, next(self._appends), event))
-        if link is not None:
-            link.send_audio_nowait(event)
 
     def _queue(self, event: p.ClientEvent | str) -> None:
         if self._closing or self._state == "closed":

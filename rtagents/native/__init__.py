@@ -37,6 +37,7 @@ __all__ = [
     "Resampler",
     "alaw_decode",
     "alaw_encode",
+    "mean_squares",
     "resample",
     "ulaw_decode",
     "ulaw_encode",
@@ -159,6 +160,25 @@ def ulaw_decode(ulaw: Buffer) -> bytes:
         scratch.grow(2 * n)
     _c_decode(src, n, scratch.cdata)
     return scratch.view[: 2 * n]
+
+
+def mean_squares(pcm16: Buffer, frame_samples: int) -> list[float]:
+    """The mean square of each whole ``frame_samples``-sample sub-frame of PCM16 (exact: an
+    integer sum per sub-frame); a partial sub-frame at the end is left out.  One C pass: the
+    voice activity detectors' level meter calls it for every captured frame."""
+    if frame_samples < 1:
+        raise ValueError(f"a sub-frame needs at least one sample, not {frame_samples}")
+    if type(pcm16) is bytes:
+        src: object = pcm16
+        nbytes = len(pcm16)
+    else:
+        src, nbytes = _input(pcm16, "PCM16 audio")
+    n_sub = nbytes // (2 * frame_samples)
+    if not n_sub:
+        return []
+    out = _new("double[]", n_sub)
+    lib.rt_mean_squares_s16(src, n_sub, frame_samples, out)
+    return list(out)
 
 
 def _convert(c_function: object, data: object, what: str, out_per_in: int, *, pcm: bool) -> bytes:

@@ -28,7 +28,7 @@ ffi.set_source(
     "rtagents.native._resample",
     '#include "resample.h"',
     # Paths relative to the project root, where setuptools runs this script.
-    sources=["rtagents/native/g711.c", "rtagents/native/resample.c"],
+    sources=["rtagents/native/g711.c", "rtagents/native/resample.c", "rtagents/native/levels.c"],
     depends=[
         "rtagents/native/resample.h",
         "rtagents/native/g711.h",

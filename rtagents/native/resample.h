@@ -26,6 +26,8 @@ size_t rt_resampler_process_to_ulaw(rt_resampler *rs, const char *pcm, size_t n,
 size_t rt_resampler_flush(rt_resampler *rs, unsigned char *out);
 size_t rt_resampler_flush_to_ulaw(rt_resampler *rs, unsigned char *out);
 const char *rt_kernel_name(const rt_resampler *rs);
+
+void rt_mean_squares_s16(const char *pcm, size_t n_sub, size_t sub_len, double *out);
 /* CDEF-END */
 
 #endif

@@ -38,6 +38,7 @@ from ._client_events import ResponseCancel as ResponseCancel
 from ._client_events import ResponseCreate as ResponseCreate
 from ._client_events import SessionUpdate as SessionUpdate
 from ._client_events import decode_client_event as decode_client_event
+from ._client_events import encode_audio_append as encode_audio_append
 from ._codec import WireValue as WireValue
 from ._conversation_events import ConversationCreated as ConversationCreated
 from ._conversation_events import ConversationItemAdded as ConversationItemAdded

@@ -24,7 +24,14 @@ from attrs import validators as v
 
 from ._frames import DecodeFailure, UnknownType, WireEvent, decode_frame, registry_of
 from ._items import ConversationItem
-from ._json import AudioData, JSONObject, ProtocolErrorCode, audio_repr, text_preview
+from ._json import (
+    AudioData,
+    JSONObject,
+    ProtocolErrorCode,
+    audio_repr,
+    b64encode_audio,
+    text_preview,
+)
 from ._responses import ResponseParams
 from ._session_config import SessionConfig
 
@@ -102,6 +109,16 @@ class InputAudioBufferAppend(WireEvent):
     event_id: str | None = None
     audio: AudioData = attrs.field(repr=audio_repr, hash=False)
     raw: JSONObject | None = attrs.field(default=None, eq=False, repr=False)
+
+
+_APPEND_HEAD: str = '{"type":"input_audio_buffer.append","audio":"'
+
+
+def encode_audio_append(audio: AudioData) -> str:
+    """``InputAudioBufferAppend(audio=audio).to_json()``, built directly: the same text, about
+    ten times cheaper (no attrs walk, no ``json.dumps``; base64 needs no JSON escaping).
+    The hot path: every captured frame goes through it."""
+    return f'{_APPEND_HEAD}{b64encode_audio(audio)}"}}'
 
 
 @attrs.frozen(kw_only=True)

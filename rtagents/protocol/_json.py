@@ -13,12 +13,13 @@ samples or huge frames).  Pure functions and values: no I/O, no clock.
 
 from __future__ import annotations
 
-import binascii
 import enum
 import json
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
+
+import pybase64
 
 if TYPE_CHECKING:
     JSONValue: TypeAlias = (
@@ -82,18 +83,22 @@ def b64encode_audio(data: AudioData) -> str:
     """Encode raw bytes as padded standard base64 text, the form every audio field uses.
 
     Accepts any contiguous buffer (``bytes``, ``bytearray``, ``memoryview``, ``array``) without
-    copying it first.
+    copying it first.  pybase64's SIMD codec: every audio frame goes through here (2–3× faster
+    than :mod:`binascii` on a 20 ms frame; ``benchmarks/wire_codecs.py`` measures it).
     """
-    return binascii.b2a_base64(data, newline=False).decode("ascii")
+    return pybase64.b64encode(data).decode("ascii")
 
 
 def b64decode_audio(text: str | AudioData) -> bytes:
     """Decode padded standard base64, rejecting anything else.
 
     Raises :class:`ValueError` on whitespace, a wrong alphabet, bad padding, data after the
-    padding, or non-ASCII text.
+    padding, or non-ASCII text.  pybase64 with ``validate=True``: ~18× faster than
+    ``binascii.a2b_base64(strict_mode=True)`` on a 100 ms delta, and it accepts what that
+    accepts, less one looseness (a stray ``=`` after a complete quantum); the tests hold it
+    to that.
     """
-    return binascii.a2b_base64(text, strict_mode=True)
+    return pybase64.b64decode(text, validate=True)  # raises binascii.Error, a ValueError
 
 
 def audio_repr(data: AudioData | None) -> str:

@@ -1,8 +1,8 @@
 """A scripted model link: a fake of :class:`rtagents.models.OpenAIRealtimeLink` for tests.
 
 It has the link's interface (:class:`rtagents.models.ModelLink`: ``set_handler``, ``run``,
-``send``, ``send_nowait``, ``send_audio_nowait``, ``receive``/``async for``, ``aclose``,
-``statistics``), so a session runs on it unchanged
+``send``, ``send_nowait``, ``send_audio_nowait``, ``send_audio``, ``receive``/``async for``,
+``aclose``, ``statistics``), so a session runs on it unchanged
 (``RealtimeRunConfig(link_factory=model.link_factory)``).  Tests script it two ways:
 
 * **steps**: each client event the session sends must match the next :class:`Step`'s
@@ -106,6 +106,9 @@ class ScriptedModel(RealtimeModel):
 
     def send_audio_nowait(self, event: p.WireEvent | str) -> None:
         self.send_nowait(event)
+
+    async def send_audio(self, event: p.WireEvent | str) -> None:
+        await self.send(event)  # (never full: nothing to wait for)
 
     async def send(self, event: p.WireEvent | str) -> None:
         await trio.lowlevel.checkpoint()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
-
 import pytest
 import trio
 import trio.testing
@@ -69,11 +66,13 @@ class FakeLink:
         self.sent: list[bytes] = []
         self.closed = False
 
-    def send_audio_nowait(self, event: p.InputAudioBufferAppend) -> None:
+    def send_audio_nowait(self, event: p.ClientEvent | str) -> None:
         if self.closed:
             raise ModelLinkError("the model link is closed")
-        wire = json.loads(event.to_json())
-        self.sent.append(base64.b64decode(wire["audio"]))
+        assert isinstance(event, str)  # encoded once, at the uplink
+        decoded = p.decode_client_event(event)  # the server role's strict reading of it
+        assert isinstance(decoded, p.InputAudioBufferAppend)
+        self.sent.append(bytes(decoded.audio))
 
 
 def test_captured_frames_and_app_audio_share_the_uplink() -> None:
