@@ -29,6 +29,24 @@ fewer than half the expected responses).  Prints tables, writes ``scale.json`` a
 timing.
 
 Run: ``python -m benchmarks.scale`` (about 15 minutes on 2 cores) or ``--ns 1,10,50``.
+
+What bounds us (py-spy, ``py-spy record --format raw -- python -m benchmarks.scale --worker
+rtagents-full --n 100 --url ...``, 2026-12-02, with all of that day's per-frame work in): of the
+process's CPU, the link's writer task 23% (trio-websocket's ``send_message`` 20%: wsproto's
+framing and masking 8%, the socket ``send`` 10%, most of it the syscall itself), capture 22%
+(the fake microphone's pacing 8%, the local VAD 5.5% — 10% before its level moved to the native
+kernel — the uplink 5%), timers 12% (``trio.sleep_until``: a cancel scope and a raised-and-caught
+``Cancelled`` per wake-up, for the microphone every 20 ms and the paced sink every 10 ms), the
+link's reader 9% plus trio-websocket's own reader task 8% (a message crosses a memory channel
+between the two), playback 9%, trio's scheduler and cancel-scope bookkeeping most of the rest.
+A frame costs us four task steps (the microphone's wake-up, the writer's wake-up,
+trio-websocket's send lock, the socket send's schedule point) where the SDK's costs one: asyncio
+writes through ``transport.write`` from the sending task.  What would close more of the gap: a
+WebSocket client on wsproto without trio-websocket's lock and reader task (one step and one hop
+less per message; estimated ≤ 10–15% of our CPU — not done: trio-websocket stays the socket
+layer, as the project chose, until such a client is worth its upkeep), and fewer timers (a paced
+sink woken per 20 ms instead of per 10 ms would double the barge-in stop bound, so it stays).
+The idle session's memory (0.15 MiB RSS) is far under the 2 MiB budget.
 """
 
 from __future__ import annotations
@@ -608,6 +626,10 @@ def _report(
     common.write_json(args.out / "scale.json", data)
     if _plot(results, args.out / "scale.png"):
         print(f"\nwrote {args.out / 'scale.json'} and {args.out / 'scale.png'}")
+    failed = [f"{w} n={r['n']}" for w, rs in results.items() for r in rs if "failed" in r]
+    failed += [f"{w} idle" for w, r in idle.items() if "failed" in r]
+    if failed:  # a worker that crashed is a broken benchmark (a timing never fails it)
+        raise SystemExit(f"workers failed: {', '.join(failed)}")
 
 
 if __name__ == "__main__":
