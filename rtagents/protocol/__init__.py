@@ -19,6 +19,9 @@ named ``...Content``, apart from the history classes of :mod:`rtagents.items`), 
 ``_client_events``; the server events by family (``_event_values``, ``_session_events``,
 ``_conversation_events``, ``_input_events``, ``_response_events``) and their union and decoder
 in ``_server_events``.
+
+:mod:`rtagents.protocol.twilio` is the other wire a phone call speaks: Twilio Media Streams
+messages, read and built the same way (values, never exceptions, for what cannot be read).
 """
 
 from ._audio_formats import AudioFormat as AudioFormat
