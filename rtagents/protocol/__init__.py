@@ -21,7 +21,8 @@ named ``...Content``, apart from the history classes of :mod:`rtagents.items`), 
 in ``_server_events``.
 
 :mod:`rtagents.protocol.twilio` is the other wire a phone call speaks: Twilio Media Streams
-messages, read and built the same way (values, never exceptions, for what cannot be read).
+messages, read and built the same way (values, never exceptions, for what cannot be read);
+:mod:`rtagents.protocol.webhooks` checks the signatures of Twilio's and OpenAI's webhooks.
 """
 
 from ._audio_formats import AudioFormat as AudioFormat
