@@ -10,7 +10,9 @@
 * :func:`open_local_realtime_server` — the local server on a free loopback port;
 * :func:`server_events` — the raw events of a session's stream that carry server messages;
 * :func:`open_fake_chat_server` — a fake OpenAI-compatible chat-completions endpoint
-  (:class:`FakeReply` scripts its answers) for testing chat brains.
+  (:class:`FakeReply` scripts its answers) for testing chat brains;
+* :class:`FakeTwilioPeer` — Twilio's end of a Media Streams call (caller audio at real time,
+  marks echoed as :class:`RemotePlayer` plays the agent's audio, ``clear`` obeyed, DTMF, hang-up).
 """
 
 from rtagents.local import LocalServer as LocalServer
@@ -34,6 +36,8 @@ from ._memory import local_model as local_model
 from ._scripted import ScriptedModel as ScriptedModel
 from ._scripted import Step as Step
 from ._scripted import UnexpectedSend as UnexpectedSend
+from ._twilio_peer import FakeTwilioPeer as FakeTwilioPeer
+from ._twilio_peer import RemotePlayer as RemotePlayer
 
 __all__ = [
     "ChaosModel",
@@ -41,9 +45,11 @@ __all__ = [
     "FakeAudioSource",
     "FakeChatServer",
     "FakeReply",
+    "FakeTwilioPeer",
     "Fault",
     "LocalModel",
     "LocalServer",
+    "RemotePlayer",
     "Rule",
     "ScriptedModel",
     "ScriptedResponder",
