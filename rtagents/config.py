@@ -13,6 +13,7 @@ session.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from os import PathLike
 from typing import Any, Literal, NotRequired, TypedDict
 
 import attrs
@@ -192,7 +193,10 @@ class RealtimeRunConfig:
     ``event_queue_size`` events for the app (full: the oldest droppable event — audio, raw,
     history snapshot — goes first, then the oldest event; every drop counted);
     ``uplink_queue_frames`` audio frames waiting for the socket (full: a captured frame pushes
-    out the oldest, counted; the app's ``send_audio`` waits for room instead).
+    out the oldest, counted; the app's ``send_audio`` waits for room instead);
+    ``recording_path``: write the conversation to this stereo WAV as it happens (user left —
+    captured and ``send_audio`` audio at its capture time —, agent right as its sink played it;
+    see :class:`~rtagents.audio.CallRecorder`) at ``recording_rate`` Hz.
 
     :meth:`coerce` accepts this object, a dict of the same keys, or ``None``.
     """
@@ -218,6 +222,8 @@ class RealtimeRunConfig:
     async_tool_calls: bool = True
     tool_execution: Mapping[str, Any] = attrs.field(factory=dict, converter=_tool_execution)
     reconnect: ReconnectPolicy | None = attrs.field(factory=ReconnectPolicy, converter=_reconnect)
+    recording_path: str | PathLike[str] | None = None
+    recording_rate: int = 24000
 
     @classmethod
     def keys(cls) -> frozenset[str]:

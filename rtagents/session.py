@@ -57,7 +57,7 @@ from rtagents.actors.listeners import ListenerActor
 from rtagents.actors.uplink import Uplink
 from rtagents.actors.vad import VadSpeechStarted, VadSpeechStopped
 from rtagents.agent import RealtimeAgent, ResolvedAgent
-from rtagents.audio import AudioFrame
+from rtagents.audio import AudioFrame, CallRecorder, RecordingSink, RecordingTap
 from rtagents.config import (
     RealtimeRunConfig,
     RealtimeUserInput,
@@ -147,6 +147,7 @@ class RealtimeSession:
         self._capture: CaptureActor | None = None
         self._vad: VadActor | None = None
         self._playback: PlaybackActor | None = None
+        self._recorder: CallRecorder | None = None
         self._appliers: dict[type, Callable[[Any], None]] = {
             r.Emit: self._emit,
             r.Feed: lambda e: self._feed(e.input, e.audio),
@@ -177,9 +178,17 @@ class RealtimeSession:
         self._model.attach(self)
         await nursery.start(self._agency.run)
         await nursery.start(self._listeners.run)
+        if config.recording_path is not None:
+            self._recorder = CallRecorder(
+                config.recording_path, rate=config.recording_rate, start=trio.current_time()
+            )
+            await nursery.start(self._recorder.run)
         if config.audio_sink is not None:
+            sink = config.audio_sink
+            if self._recorder is not None:
+                sink = RecordingSink(sink, self._recorder)
             self._playback = PlaybackActor(
-                config.audio_sink,
+                sink,
                 input_format=self._router.output_format,
                 on_progress=self._on_playback,
             )
@@ -194,6 +203,8 @@ class RealtimeSession:
             outputs: list[Any] = [self._uplink]
             if self._vad is not None:
                 outputs.append(self._vad)
+            if self._recorder is not None:
+                outputs.append(RecordingTap(self._recorder))
             self._capture = CaptureActor(config.audio_source, outputs=outputs, close_outputs=False)
             await nursery.start(self._capture.run)
         self._events.push(RealtimeHistoryUpdated(()))
@@ -220,7 +231,7 @@ class RealtimeSession:
             await self._link.aclose()
             # The session owns the source and sink it was given: a WAV file is only complete
             # once closed.
-            for resource in (self.config.audio_sink, self.config.audio_source):
+            for resource in (self.config.audio_sink, self.config.audio_source, self._recorder):
                 closer = getattr(resource, "aclose", None)
                 if closer is not None:
                     await closer()
@@ -313,10 +324,13 @@ class RealtimeSession:
             if fmt.sample_width == 2 and len(data) % 2:
                 raise ValueError("PCM16 audio must have an even number of bytes")
             await self._uplink.send_encoded(data)
-            if self._vad is not None:
+            if self._vad is not None or self._recorder is not None:
                 pcm = fmt.to_pcm16(data)
-                frame = AudioFrame(pcm, fmt.sample_rate, trio.current_time(), self._uplink.seq)
-                self._vad.send_nowait(frame)
+                now = trio.current_time()
+                if self._vad is not None:
+                    self._vad.send_nowait(AudioFrame(pcm, fmt.sample_rate, now, self._uplink.seq))
+                if self._recorder is not None:
+                    self._recorder.user(pcm, fmt.sample_rate, now)
         if commit and await self._send_from_app("send_audio", p.InputAudioBufferCommit()):
             self._feed(turns.UserInputSent())
 
@@ -431,6 +445,7 @@ class RealtimeSession:
             capture=stats(self._capture),
             vad=stats(self._vad),
             playback=stats(self._playback),
+            recording=stats(self._recorder),
             listeners=self._listeners.statistics(),
             tools=tools,
             pending_approvals=len(self._agency.pending_approvals()),

@@ -9,6 +9,7 @@ import wave
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 import trio
 import trio.testing
@@ -375,3 +376,47 @@ async def test_send_audio_in_a_tight_loop_meets_backpressure_not_loss(
     assert stats.link.link.audio_dropped == 0
     assert stats.link.link.audio_queue_peak <= 2
     assert received_ms == 6000
+
+
+async def test_a_recording_puts_the_user_left_and_the_agent_right_as_played(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    """User left at capture time, agent right as the sink played it — cut where the user
+    barged in — on one clock; the WAV is complete once the session has closed."""
+    audio = silence(0.5) + voice(1.0) + silence(1.5 + 2.5) + voice(0.8, seed=2) + silence(3.0)
+    model = local_model(Turns(STORY, "Yes?"), pace=0.05)
+    sink = FakeAudioSink()
+    path = tmp_path / "calls" / "call.wav"
+    config = RealtimeRunConfig(
+        audio_source=FakeAudioSource(frames(audio)),
+        audio_sink=sink,
+        link_factory=model.link_factory,
+        recording_path=path,
+    )
+    async with open_session(RealtimeAgent("Teller"), config) as session:
+        start = trio.current_time()
+        await trio.sleep(len(audio) / 48000 + 1)
+        stats = session.statistics()
+    assert stats.recording.dropped_ms == 0
+    with wave.open(str(path), "rb") as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (2, 2, 24000)
+        stereo = np.frombuffer(wav.readframes(wav.getnframes()), "<i2").reshape(-1, 2)
+    left, right = stereo[:, 0].astype(np.int64), stereo[:, 1].astype(np.int64)
+
+    def loud(channel: np.ndarray, at: float, ms: float = 20) -> bool:
+        a = round(at * 24000)
+        return bool(np.abs(channel[a : a + round(ms * 24)]).max() > 300)
+
+    assert loud(left, 0.5 + 0.1)  # the user, where they spoke
+    assert not loud(left, 0.2)
+    assert not loud(right, 0.5 + 0.1)
+    # The agent's audio lands exactly where and as the sink played it.
+    played = [(t, pcm) for t, pcm in sink.writes if np.abs(np.frombuffer(pcm, "<i2")).max() > 300]
+    for t, pcm in played[:50]:
+        at = round((t - start) * 24000)
+        assert right[at : at + len(pcm) // 2].tolist() == np.frombuffer(pcm, "<i2").tolist()
+    # The barge-in: the agent's channel falls silent within a few frames of the user's voice.
+    barge_in = 0.5 + 1.0 + 1.5 + 2.5
+    assert loud(left, barge_in + 0.05)
+    assert loud(right, barge_in - 0.2)
+    assert not loud(right, barge_in + 0.1, ms=200)

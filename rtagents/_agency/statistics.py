@@ -32,4 +32,5 @@ class SessionStatistics:
     capture: Any
     vad: Any
     playback: Any
+    recording: Any  # the call recorder's (recording_path), else None
     listeners: Any  # session.model's listeners (delivered, failed, dropped)
