@@ -4,6 +4,14 @@ Sub-commands that exist today:
 
 * ``rtagents demo`` — a voice conversation with the demo agent on the embedded offline model
   (or OpenAI's with ``--model openai``); WAV files in and out when there is no sound card.
+* ``rtagents console [AGENT]`` — a live voice conversation in the terminal with any agent
+  (``module:attribute`` or ``path/to/file.py:attribute``; the demo agent by default): the
+  microphone and speaker (``--list-devices``, ``--input-device``, ``--output-device``,
+  ``--half-duplex``) or WAV files, a status line with the turn state, transcripts and tool
+  calls, tool approvals asked on the terminal (``--approve``); Ctrl-C ends it cleanly.
+* ``rtagents web [AGENT] --host --port`` — the agent behind a browser page (``rtagents[web]``:
+  Starlette on hypercorn's trio worker): microphone and speaker in the page, live transcripts,
+  tool calls and approvals, interrupt, images; the offline model without ``OPENAI_API_KEY``.
 * ``rtagents info`` — the installed version and the native kernel build in use.
 * ``rtagents local-server`` — a local OpenAI-Realtime-protocol server for development and
   tests: the deterministic scripted responder, or with ``--speech`` the offline speech model
@@ -111,6 +119,18 @@ def _demo(args: argparse.Namespace) -> int:
     return demo_main(args)
 
 
+def _console(args: argparse.Namespace) -> int:
+    from rtagents.apps.console import main as console_main
+
+    return console_main(args)
+
+
+def _web(args: argparse.Namespace) -> int:
+    from rtagents.web import main as web_main
+
+    return web_main(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="rtagents", description="trio-native realtime voice agents"
@@ -125,6 +145,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     add_arguments(demo)
     demo.set_defaults(run=_demo)
+    console = commands.add_parser(
+        "console",
+        help="talk to any agent in the terminal (microphone and speaker, or WAV files)",
+        description="A live voice conversation with AGENT in the terminal.",
+    )
+    from rtagents.apps.console import add_arguments as add_console_arguments
+
+    add_console_arguments(console)
+    console.set_defaults(run=_console)
+    web = commands.add_parser(
+        "web",
+        help="talk to any agent in a browser page (rtagents[web])",
+        description="Serve AGENT behind a browser page: microphone, speaker, transcripts.",
+    )
+    from rtagents.web import add_arguments as add_web_arguments
+
+    add_web_arguments(web)
+    web.set_defaults(run=_web)
     commands.add_parser("info", help="show the version and the native kernel build").set_defaults(
         run=_info
     )

@@ -22,14 +22,18 @@ the latency from the end of the user's speech to the first agent audio, split in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
+import signal
 import sys
 import time
 import wave
 from collections import deque
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import EllipsisType
 from typing import Any, TextIO
 
 import attrs
@@ -38,6 +42,7 @@ import trio
 
 from rtagents import items as it
 from rtagents import protocol as p
+from rtagents.agent import RealtimeAgent
 from rtagents.apps.demo_agent import demo_agent
 from rtagents.audio import (
     AudioSink,
@@ -189,6 +194,12 @@ class Printer:
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
 
+    def attach(self, session: RealtimeSession, nursery: trio.Nursery) -> None:
+        """The session is open (its events come next); `nursery` outlives it."""
+
+    def detach(self) -> None:
+        """The session is over (or never opened); only the summary follows."""
+
     def on_event(self, event: Any) -> None:
         kind = event.type
         if kind == "audio":
@@ -253,8 +264,10 @@ async def wait_until_quiet(session: RealtimeSession, *, settle: float = 0.6) -> 
         playback = stats.playback
         busy = (
             stats.state != "idle"
-            or (playback is not None and (playback.playing or playback.queued_ms > 0))
+            # (queued_ms is a sum of floats: a microsecond's residue is no audio)
+            or (playback is not None and (playback.playing or playback.queued_ms > 0.001))
             or stats.tools.running > 0
+            or stats.pending_approvals > 0  # a question on the terminal, not yet answered
         )
         now = trio.current_time()
         if busy:
@@ -273,77 +286,151 @@ class DemoResult:
     tool_calls: list[tuple[str, str, str]]
     turns: list[Any]  # TurnLatency (local model) — empty for OpenAI
     output: Path | None
+    interrupted: bool = False  # stopped by Ctrl-C (see run_until_interrupted)
+
+
+@attrs.define(eq=False)
+class Audio:
+    """Where the conversation's audio comes from and goes: devices, or WAV files (`timed` is
+    the input file's source, `speech_ends` where its speech ends, `output` the answer file)."""
+
+    source: AudioSource
+    sink: AudioSink
+    timed: TimedSource | None = None
+    speech_ends: list[float] = attrs.field(factory=list)
+    output: Path | None = None
+
+
+def use_openai(args: argparse.Namespace) -> bool:
+    """Whether to talk to OpenAI (``--model openai``, or a key in the environment); a
+    :class:`DemoError` when asked for without a key."""
+    chosen = args.model == "openai" or (
+        args.model is None and bool(os.environ.get("OPENAI_API_KEY"))
+    )
+    if chosen and not os.environ.get("OPENAI_API_KEY"):
+        raise DemoError("--model openai needs OPENAI_API_KEY in the environment")
+    return chosen
+
+
+def file_audio(args: argparse.Namespace, printer: Printer) -> Audio:
+    """The WAV mode: ``--input`` (or the sample question) as the user's voice, paced in real
+    time, and the agent's voice written to ``--output`` (default answer.wav)."""
+    path = Path(args.input) if args.input else sample_question(args.question)
+    try:
+        wav = WavSource(path, realtime=True, tail_silence_ms=1500)
+    except (OSError, ValueError) as exc:
+        raise DemoError(f"cannot read --input: {exc}") from exc
+    timed = TimedSource(wav)
+    output = Path(args.output or "answer.wav")
+    try:
+        sink = WavSink(output, 24000, realtime=True)
+    except OSError as exc:
+        raise DemoError(f"cannot write --output: {exc}") from exc
+    printer.say(f"input:   {path} ({wav.seconds:.1f} s)   output: {output}")
+    return Audio(timed, sink, timed, speech_end_seconds(wav.pcm, wav.rate), output)
 
 
 async def run_demo(
-    args: argparse.Namespace, out: TextIO = sys.stdout, *, in_memory: bool = False
+    args: argparse.Namespace,
+    out: TextIO = sys.stdout,
+    *,
+    in_memory: bool = False,
+    stop: trio.Event | None = None,
 ) -> DemoResult:
     """The demo as a coroutine (the CLI runs it with ``trio.run``).
 
     `in_memory` (for tests on trio's MockClock) runs the local model over an in-memory
     transport with recognition and synthesis inline instead of on a socket and worker threads.
+    `stop` (Ctrl-C) ends the conversation cleanly: the session closed, the WAV file complete.
     """
-    use_openai = args.model == "openai" or (args.model is None and os.environ.get("OPENAI_API_KEY"))
-    if use_openai and not os.environ.get("OPENAI_API_KEY"):
-        raise DemoError("--model openai needs OPENAI_API_KEY in the environment")
+    openai = use_openai(args)
     printer = Printer(out)
     live = args.input is None and args.output is None and not args.files and _has_devices()
-    source: AudioSource
-    sink: AudioSink
-    timed: TimedSource | None = None
-    speech_ends: list[float] = []
-    output: Path | None = None
     if live:
         # 48 kHz: what sound cards take natively; the capture and playback actors resample.
-        source, sink = SoundDeviceSource(48000), SoundDeviceSink(48000)
+        audio = Audio(SoundDeviceSource(48000), SoundDeviceSink(48000))
         printer.say("live: speak into the microphone (Ctrl-C to stop)")
     else:
-        path = Path(args.input) if args.input else sample_question(args.question)
-        try:
-            wav = WavSource(path, realtime=True, tail_silence_ms=1500)
-        except (OSError, ValueError) as exc:
-            raise DemoError(f"cannot read --input: {exc}") from exc
-        speech_ends = speech_end_seconds(wav.pcm, wav.rate)
-        timed = TimedSource(wav)
-        source = timed
-        output = Path(args.output or "answer.wav")
-        sink = WavSink(output, 24000, realtime=True)
-        printer.say(f"input:   {path} ({wav.seconds:.1f} s)   output: {output}")
+        audio = file_audio(args, printer)
+    grammar = None if args.open_vocabulary else DEMO_GRAMMAR
+    return await converse(
+        args,
+        printer,
+        demo_agent(),
+        audio,
+        openai=openai,
+        grammar=grammar,
+        in_memory=in_memory,
+        stop=stop,
+    )
 
+
+async def converse(
+    args: argparse.Namespace,
+    printer: Printer,
+    agent: RealtimeAgent[Any],
+    audio: Audio,
+    *,
+    openai: bool,
+    grammar: str | None,
+    in_memory: bool = False,
+    stop: trio.Event | None = None,
+) -> DemoResult:
+    """One conversation with `agent` (shared by ``rtagents demo`` and ``rtagents console``):
+    the model (OpenAI, or the local speech model with `grammar`), a session on `audio`, the
+    printer fed its events; in WAV mode it ends once the input has played and the agent is
+    quiet, live it runs until `stop` is set (or it is cancelled).  Then the summary."""
     settings = p.SessionConfig(
         audio=p.AudioConfig(input=p.AudioInputConfig(transcription=TRANSCRIPTION))
     )
     server = None
-    async with trio.open_nursery() as nursery:
-        if use_openai:
-            model_config = OpenAIRealtimeConfig()
-            printer.say("model:   OpenAI Realtime API")
-            link_factory = None
-        else:
-            server, link_factory = await _start_local_model(nursery, args, printer, in_memory)
-            model_config = OpenAIRealtimeConfig(url=server.url, api_key="local")
-        config = RealtimeRunConfig(
-            model=model_config,
-            model_settings=settings,
-            audio_source=source,
-            audio_sink=sink,
-            link_factory=link_factory,
-        )
-        async with open_session(demo_agent(), config) as session:
-            nursery.start_soon(_pump, session, printer)
-            if timed is None:
-                await trio.sleep_forever()
-            await timed.finished.wait()
-            with trio.move_on_after(args.timeout):
-                await wait_until_quiet(session)
-        nursery.cancel_scope.cancel()
+    timed = audio.timed
+    opened = False
+    try:
+        async with trio.open_nursery() as nursery:
+            with trio.CancelScope() as conversation:
+                if stop is not None:
+                    nursery.start_soon(_cancel_when_set, stop, conversation)
+                if openai:
+                    model_config = OpenAIRealtimeConfig()
+                    printer.say("model:   OpenAI Realtime API")
+                    link_factory = None
+                else:
+                    server, link_factory = await _start_local_model(
+                        nursery, args, printer, in_memory, grammar
+                    )
+                    model_config = OpenAIRealtimeConfig(url=server.url, api_key="local")
+                config = RealtimeRunConfig(
+                    model=model_config,
+                    model_settings=settings,
+                    audio_source=audio.source,
+                    audio_sink=audio.sink,
+                    link_factory=link_factory,
+                )
+                try:
+                    async with open_session(agent, config) as session:
+                        opened = True  # the session owns the source and sink now: it closes them
+                        printer.attach(session, nursery)
+                        nursery.start_soon(_pump, session, printer)
+                        if timed is None:
+                            await trio.sleep_forever()
+                        await timed.finished.wait()
+                        with trio.move_on_after(args.timeout):
+                            await wait_until_quiet(session)
+                finally:
+                    printer.detach()
+            nursery.cancel_scope.cancel()
+    finally:
+        if not opened:  # it never opened (stopped, or failed): close what it would have
+            await close_audio(audio)
+    interrupted = conversation.cancelled_caught
 
     turns: list[Any] = []
-    if server is not None:
+    if server is not None and not interrupted:
         from rtagents.local._latency import format_turn, turn_latencies
 
         base = timed.started_at if timed is not None and timed.started_at is not None else None
-        ends = [base + e for e in speech_ends] if base is not None else []
+        ends = [base + e for e in audio.speech_ends] if base is not None else []
         turns = turn_latencies(
             server.timeline.marks,
             speech_ends=ends,
@@ -353,6 +440,7 @@ async def run_demo(
         for n, turn in enumerate(turns, 1):
             printer.say(f"turn {n} latency (end of your speech → first agent audio):")
             printer.say(format_turn(turn))
+    output = audio.output
     if output is not None:
         with wave.open(str(output), "rb") as wav_out:
             seconds = wav_out.getnframes() / wav_out.getframerate()
@@ -363,7 +451,23 @@ async def run_demo(
         tool_calls=printer.tool_calls,
         turns=turns,
         output=output,
+        interrupted=interrupted,
     )
+
+
+async def close_audio(audio: Audio) -> None:
+    """Close `audio`'s sink and source (a WAV file is complete once closed); never raises."""
+    with trio.CancelScope(shield=True):
+        for resource in (audio.sink, audio.source):
+            closer = getattr(resource, "aclose", None)
+            if closer is not None:
+                with contextlib.suppress(Exception):  # (a device closed twice)
+                    await closer()
+
+
+async def _cancel_when_set(stop: trio.Event, scope: trio.CancelScope) -> None:
+    await stop.wait()
+    scope.cancel()
 
 
 async def _pump(session: RealtimeSession, printer: Printer) -> None:
@@ -372,9 +476,16 @@ async def _pump(session: RealtimeSession, printer: Printer) -> None:
 
 
 async def _start_local_model(
-    nursery: trio.Nursery, args: argparse.Namespace, printer: Printer, in_memory: bool
+    nursery: trio.Nursery,
+    args: argparse.Namespace,
+    printer: Printer,
+    in_memory: bool,
+    grammar: str | EllipsisType | None = ...,
 ) -> tuple[Any, Any]:
-    """The local speech model, warmed up and serving: (its LocalServer, a link factory or None)."""
+    """The local speech model, warmed up and serving: (its LocalServer, a link factory or None).
+    `grammar` restricts recognition (None: pocketsphinx's open English model; not given: the
+    demo's grammar unless ``--open-vocabulary``)."""
+    chosen = (None if args.open_vocabulary else DEMO_GRAMMAR) if grammar is ... else grammar
     from rtagents.local import serve_local_realtime
     from rtagents.local.speech import SpeechModel, SpeechUnavailable, speech_model
 
@@ -382,7 +493,7 @@ async def _start_local_model(
         try:
             model = speech_model(
                 brain=args.brain,
-                grammar=None if args.open_vocabulary else DEMO_GRAMMAR,
+                grammar=chosen,
                 threaded=not in_memory,
             )
         except (SpeechUnavailable, ValueError) as exc:
@@ -429,7 +540,8 @@ async def _start_local_model(
         return memory.server, memory.link_factory
     nursery.start_soon(progress)
     try:
-        model = await trio.to_thread.run_sync(build)
+        # (abandoned on Ctrl-C: a warm-up has nothing to clean up)
+        model = await trio.to_thread.run_sync(build, abandon_on_cancel=True)
     finally:
         done.set()
     print(
@@ -514,17 +626,57 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON at the end")
 
 
-def main(args: argparse.Namespace) -> int:
+def run_until_interrupted(
+    run: Callable[[trio.Event], Awaitable[DemoResult]],
+) -> DemoResult | None:
+    """``trio.run(run, stop)`` where the first Ctrl-C (SIGINT) sets `stop` — the conversation
+    ends cleanly, the session closed and the WAV file complete — and a second one cancels the
+    run at once.  None when it did not finish; a :class:`DemoError` raised from inside the
+    run's nurseries comes out bare (for a one-line message, not a traceback)."""
+
+    async def main() -> DemoResult | None:
+        stop = trio.Event()
+        result: DemoResult | None = None
+        with trio.open_signal_receiver(signal.SIGINT) as signals:
+            async with trio.open_nursery() as nursery:
+
+                async def watch() -> None:
+                    async for _ in signals:
+                        if stop.is_set():
+                            nursery.cancel_scope.cancel()
+                        stop.set()
+
+                nursery.start_soon(watch)
+                result = await run(stop)
+                nursery.cancel_scope.cancel()
+        return result
+
+    error: DemoError | None = None
+    result: DemoResult | None = None
     try:
-        result = trio.run(run_demo, args)
-    except DemoError as exc:
-        print(f"rtagents demo: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
+        result = trio.run(main)
+    except* DemoError as group:
+        error = _first(group)
+    except* KeyboardInterrupt:  # a Ctrl-C before the signal receiver was open
+        pass
+    if error is not None:
+        raise error
+    return result
+
+
+def _first(group: BaseExceptionGroup[DemoError]) -> DemoError:
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+def report(result: DemoResult | None, args: argparse.Namespace, command: str) -> int:
+    """The exit status (1: a WAV-mode run the agent never answered) and the ``--json``
+    summary."""
+    if result is None:  # Ctrl-C before there was anything to say
         return 0
     status = 0
-    if result.output is not None and not result.agent_said:
-        print("rtagents demo: the agent did not answer", file=sys.stderr)
+    if result.output is not None and not result.agent_said and not result.interrupted:
+        print(f"{command}: the agent did not answer", file=sys.stderr)
         status = 1
     if args.json:
         print(
@@ -543,3 +695,16 @@ def main(args: argparse.Namespace) -> int:
             )
         )
     return status
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        result = run_until_interrupted(functools.partial(_run_demo_until, args))
+    except DemoError as exc:
+        print(f"rtagents demo: {exc}", file=sys.stderr)
+        return 2
+    return report(result, args, "rtagents demo")
+
+
+async def _run_demo_until(args: argparse.Namespace, stop: trio.Event) -> DemoResult:
+    return await run_demo(args, stop=stop)

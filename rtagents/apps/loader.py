@@ -42,7 +42,8 @@ class AgentLoadError(ValueError):
     """``AGENT`` does not name a usable agent; the message is one line, fit to print."""
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: its type and its message, whitespace folded."""
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -78,7 +79,7 @@ def _import_file(path_text: str, spec: str) -> ModuleType:
         sys.modules.pop(name, None)
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
-        raise AgentLoadError(f"{spec}: importing {path_text!r} failed: {_one_line(exc)}") from exc
+        raise AgentLoadError(f"{spec}: importing {path_text!r} failed: {one_line(exc)}") from exc
     return module
 
 
@@ -90,9 +91,9 @@ def _import_module(name: str, spec: str) -> ModuleType:
     except ModuleNotFoundError as exc:
         if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
             raise AgentLoadError(f"{spec}: no module named {exc.name!r}") from exc
-        raise AgentLoadError(f"{spec}: importing {name!r} failed: {_one_line(exc)}") from exc
+        raise AgentLoadError(f"{spec}: importing {name!r} failed: {one_line(exc)}") from exc
     except Exception as exc:
-        raise AgentLoadError(f"{spec}: importing {name!r} failed: {_one_line(exc)}") from exc
+        raise AgentLoadError(f"{spec}: importing {name!r} failed: {one_line(exc)}") from exc
 
 
 def _agents_in(module: ModuleType) -> list[str]:
@@ -140,19 +141,24 @@ async def load_agent(spec: str | None, context: Any = None) -> RealtimeAgent[Any
     """The agent ``spec`` names (the demo agent for ``None``), a factory called (with
     ``context`` if it takes an argument).  Raises :class:`AgentLoadError`."""
     spec = DEMO_AGENT if spec is None else spec
-    value = find_agent(spec)
-    if isinstance(value, RealtimeAgent):
-        return value
+    return await build_agent(find_agent(spec), context, spec)
+
+
+async def build_agent(source: Any, context: Any = None, name: str = "AGENT") -> RealtimeAgent[Any]:
+    """``source`` itself when it is an agent, else what the factory returns — called with
+    ``context`` when it takes one argument, awaited when async (once per session or call).
+    Raises :class:`AgentLoadError` naming ``name``."""
+    if isinstance(source, RealtimeAgent):
+        return source
     try:
-        takes = _takes_an_argument(value)
-        result = value(context) if takes else value()
+        result = source(context) if _takes_an_argument(source) else source()
         if inspect.isawaitable(result):
             result = await result
     except Exception as exc:
-        raise AgentLoadError(f"{spec}: the factory failed: {_one_line(exc)}") from exc
+        raise AgentLoadError(f"{name}: the factory failed: {one_line(exc)}") from exc
     if not isinstance(result, RealtimeAgent):
         raise AgentLoadError(
-            f"{spec}: the factory returned a {type(result).__name__}, not a RealtimeAgent"
+            f"{name}: the factory returned a {type(result).__name__}, not a RealtimeAgent"
         )
     return result
 
