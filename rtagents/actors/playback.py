@@ -118,7 +118,7 @@ class PlaybackActor:
         self.on_progress = on_progress
         self._frame_bytes = sink.rate * frame_ms // 1000 * 2
         self._queue: collections.deque[_Frame] = collections.deque()
-        self._queued_ms = 0.0
+        self._queued_bytes = 0  # exact (bytes, not a sum of float milliseconds)
         self._lot = trio.lowlevel.ParkingLot()
         # the item being enqueued: its resampler, the partial frame not yet cut, its length
         self._key: tuple[str, int] | None = None
@@ -137,6 +137,10 @@ class PlaybackActor:
 
     def _ms_of(self, nbytes: int, rate: int) -> float:
         return nbytes / 2 / rate * 1000
+
+    @property
+    def _queued_ms(self) -> float:
+        return self._ms_of(self._queued_bytes, self.sink.rate)
 
     # -- producer side (synchronous) -----------------------------------------------------------
 
@@ -190,13 +194,13 @@ class PlaybackActor:
 
     def _push(self, frame: _Frame) -> None:
         self._queue.append(frame)
-        self._queued_ms += self._ms_of(len(frame.pcm), self.sink.rate)
+        self._queued_bytes += len(frame.pcm)
         if self._first_queued_at is None:
             self._first_queued_at = trio.current_time()
         while self._queued_ms > self.capacity_ms and len(self._queue) > 1:
-            old_ms = self._ms_of(len(self._queue.popleft().pcm), self.sink.rate)
-            self._queued_ms -= old_ms
-            self._ms["dropped"] += old_ms
+            old = len(self._queue.popleft().pcm)
+            self._queued_bytes -= old
+            self._ms["dropped"] += self._ms_of(old, self.sink.rate)
         self._lot.unpark_all()
 
     def interrupt_nowait(self) -> PlaybackPosition | None:
@@ -216,7 +220,7 @@ class PlaybackActor:
         partial_ms = self._ms_of(len(self._partial), self.sink.rate)
         self._ms["flushed"] += self._queued_ms + partial_ms
         self._queue.clear()
-        self._queued_ms = 0.0
+        self._queued_bytes = 0
         self._partial.clear()
         self._key = None
         self._decoder = None
@@ -274,7 +278,7 @@ class PlaybackActor:
                     continue
             frame = self._queue.popleft()
             ms = self._ms_of(len(frame.pcm), self.sink.rate)
-            self._queued_ms -= ms
+            self._queued_bytes -= len(frame.pcm)
             self._idle = False
             self._position = PlaybackPosition(frame.item_id, frame.content_index, frame.end_ms)
             await self.sink.write(frame.pcm)

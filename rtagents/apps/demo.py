@@ -264,8 +264,7 @@ async def wait_until_quiet(session: RealtimeSession, *, settle: float = 0.6) -> 
         playback = stats.playback
         busy = (
             stats.state != "idle"
-            # (queued_ms is a sum of floats: a microsecond's residue is no audio)
-            or (playback is not None and (playback.playing or playback.queued_ms > 0.001))
+            or (playback is not None and (playback.playing or playback.queued_ms > 0))
             or stats.tools.running > 0
             or stats.pending_approvals > 0  # a question on the terminal, not yet answered
         )

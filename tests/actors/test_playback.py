@@ -62,6 +62,7 @@ async def test_plays_the_item_exactly_and_reports_positions(
     stats = player.statistics()
     assert (stats.frames_written, stats.underruns, stats.interrupts) == (100, 0, 0)
     assert stats.written_ms == pytest.approx(1000)
+    assert stats.queued_ms == 0  # exactly: counted in bytes, no float residue
     assert not stats.playing
     assert player.position() is None
 
