@@ -268,6 +268,16 @@ class RealtimeReconnected:
 
 
 @attrs.frozen
+class RealtimeDtmf:
+    """The caller pressed a key on the phone (``digit``: 0-9, ``*``, ``#``, A-D); a phone
+    bridge (``rtagents serve twilio``) emits it.  Not in the OpenAI Agents SDK."""
+
+    digit: str
+    info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)
+    type: Literal["dtmf"] = "dtmf"
+
+
+@attrs.frozen
 class RealtimeRawModelEvent:
     """Every model event, before what it means for the session: ``data`` is the SDK's model
     event (:mod:`rtagents.model_events`), ``wire`` the GA protocol event (or link event) it
@@ -297,6 +307,7 @@ RealtimeSessionEvent: TypeAlias = (
     | RealtimeRawModelEvent
     | RealtimeConnectionLost
     | RealtimeReconnected
+    | RealtimeDtmf
 )
 
 #: Events a stalled consumer may lose first (they are superseded by later ones or are bulk).

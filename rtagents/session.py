@@ -401,6 +401,12 @@ class RealtimeSession:
     def pending_tool_approvals(self) -> tuple[str, ...]:
         return self._agency.pending_approvals()
 
+    @property
+    def recorder(self) -> CallRecorder | None:
+        """The call recorder (``recording_path``), for an app that plays the agent's audio
+        itself to record it as played (``recorder.agent(pcm, rate, at)``)."""
+        return self._recorder
+
     def playback_progress(self, item_id: str, content_index: int, played_ms: float) -> None:
         """For apps that play audio themselves: how much of an item has been heard."""
         if self._ignored("playback_progress"):

@@ -60,7 +60,14 @@ LAYERS = [
     ("rtagents._agency", "rtagents.config"),
     ("rtagents.session", "rtagents.runner"),
     ("rtagents.local",),
-    ("rtagents.testing", "rtagents.apps", "rtagents.web", "rtagents.__init__", "rtagents.__main__"),
+    (
+        "rtagents.testing",
+        "rtagents.apps",
+        "rtagents.web",
+        "rtagents.phone",
+        "rtagents.__init__",
+        "rtagents.__main__",
+    ),
 ]
 
 

@@ -80,18 +80,17 @@ made (which the session's history holds anyway) and drains as fast as the link t
 from __future__ import annotations
 
 import collections
-import contextlib
 import inspect
 import itertools
 import logging
 import math
-import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
 import trio
 
+from rtagents.audio.threads import virtual_time_stands_still
 from rtagents.context import ToolContext
 from rtagents.function_tools import (
     MAX_OUTPUT_CHARS,
@@ -170,39 +169,6 @@ class _Thread:
     """Whether a call's worker thread got to run the tool (set from that thread)."""
 
     started = False
-
-
-# Under an autojumping MockClock: how many calls wait for a tool thread, and the threshold to
-# put back when none does (see _virtual_time_stands_still).
-_HELD: trio.lowlevel.RunVar[list[Any]] = trio.lowlevel.RunVar("rtagents_tool_thread_holds")
-
-
-@contextlib.contextmanager
-def _virtual_time_stands_still() -> Iterator[None]:
-    """While a call waits for a tool thread, keep an autojumping ``MockClock`` from jumping (it
-    would see the run idle and skip virtual time ahead, to the call's timeout).  Nothing under
-    any other clock.  (``trio.testing`` is looked up, not imported: it imports pytest, and no
-    clock can be a ``MockClock`` unless something imported it already.)"""
-    clock = trio.lowlevel.current_clock()
-    testing = sys.modules.get("trio.testing")
-    if testing is None or not isinstance(clock, testing.MockClock):
-        yield
-        return
-    try:
-        held = _HELD.get()
-    except LookupError:
-        held = [0, math.inf]
-        _HELD.set(held)
-    if held[0] == 0:
-        held[1] = clock.autojump_threshold
-        clock.autojump_threshold = math.inf
-    held[0] += 1
-    try:
-        yield
-    finally:
-        held[0] -= 1
-        if held[0] == 0:
-            clock.autojump_threshold = held[1]
 
 
 def describe_error(exc: BaseException) -> str:
@@ -478,7 +444,7 @@ class ToolExecutor:
             return (tool.on_invoke_tool(call.context, call.arguments),)  # type: ignore[arg-type]
 
         try:
-            with _virtual_time_stands_still():
+            with virtual_time_stands_still():
                 (output,) = await trio.to_thread.run_sync(
                     work,
                     thread_name=f"rtagents tool {tool.name}",

@@ -31,6 +31,7 @@ from rtagents import native
 from rtagents._core.stereo_timeline import LEFT, RIGHT, StereoTimeline
 from rtagents.audio.queue import AudioFrame
 from rtagents.audio.sinks import AudioSink
+from rtagents.audio.threads import run_sync
 
 
 @attrs.frozen(kw_only=True)
@@ -127,7 +128,7 @@ class CallRecorder:
                 block = self._blocks.popleft()
                 wav = self._wav
                 with trio.CancelScope(shield=True):  # a write in a thread finishes, then stops
-                    await trio.to_thread.run_sync(wav.writeframes, block)
+                    await run_sync(wav.writeframes, block)
                 self._written_frames += len(block) // 4
 
     async def aclose(self) -> None:
@@ -144,7 +145,7 @@ class CallRecorder:
             async with self._disk:
                 wav, self._wav = self._wav, None
                 if wav is not None:
-                    await trio.to_thread.run_sync(wav.close)
+                    await run_sync(wav.close)
 
     def statistics(self) -> RecorderStatistics:
         return RecorderStatistics(

@@ -3,15 +3,18 @@ the recording some audio but never holds up the call."""
 
 from __future__ import annotations
 
-import threading
 import wave
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 import trio
 import trio.testing
 
 from rtagents.audio import CallRecorder
+from rtagents.audio import recorder as recorder_module
 from rtagents.testing import voice
 
 
@@ -52,20 +55,18 @@ async def test_both_sides_at_any_rate_on_one_clock(
 
 
 async def test_a_stalled_disk_drops_audio_not_the_call(
-    autojump_clock: trio.testing.MockClock, tmp_path: Path
+    autojump_clock: trio.testing.MockClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recorder = CallRecorder(
         tmp_path / "r.wav", rate=8000, start=trio.current_time(), max_pending_s=0.5
     )
-    assert recorder._wav is not None
-    real_write = recorder._wav.writeframes
-    gate = threading.Event()
+    disk_back = trio.Event()
 
-    def stalled(block: bytes) -> None:
-        gate.wait(timeout=10)  # the disk hangs until released
-        real_write(block)
+    async def stalled_disk(function: Callable[..., Any], *args: Any) -> Any:
+        await disk_back.wait()  # the disk hangs (in virtual time) until released
+        return function(*args)
 
-    recorder._wav.writeframes = stalled  # type: ignore[method-assign,assignment]
+    monkeypatch.setattr(recorder_module, "run_sync", stalled_disk)
     frame = voice(0.02, 8000)
     fed = 0
     async with trio.open_nursery() as nursery:
@@ -78,7 +79,7 @@ async def test_a_stalled_disk_drops_audio_not_the_call(
         stats = recorder.statistics()
         assert stats.pending_blocks <= 3  # bounded: 0.5 s of 0.2 s blocks
         assert stats.dropped_ms > 1000
-        gate.set()
+        disk_back.set()
         await recorder.aclose()
         nursery.cancel_scope.cancel()
     _, frames = read(tmp_path / "r.wav")
