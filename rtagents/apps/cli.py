@@ -12,6 +12,10 @@ Sub-commands that exist today:
 * ``rtagents web [AGENT] --host --port`` — the agent behind a browser page (``rtagents[web]``:
   Starlette on hypercorn's trio worker): microphone and speaker in the page, live transcripts,
   tool calls and approvals, interrupt, images; the offline model without ``OPENAI_API_KEY``.
+* ``rtagents serve twilio [AGENT] --public-url URL`` — the agent answering a Twilio phone number
+  (``rtagents[web]``): the voice webhook at ``POST /twilio/voice``, the calls' Media Streams at
+  ``/twilio/media``, ``X-Twilio-Signature`` checked with ``TWILIO_AUTH_TOKEN``; prints
+  ``listening on http://HOST:PORT`` first.
 * ``rtagents info`` — the installed version and the native kernel build in use.
 * ``rtagents local-server`` — a local OpenAI-Realtime-protocol server for development and
   tests: the deterministic scripted responder, or with ``--speech`` the offline speech model
@@ -163,6 +167,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     add_web_arguments(web)
     web.set_defaults(run=_web)
+    serve_command = commands.add_parser(
+        "serve",
+        help="serve any agent to phone calls (rtagents serve twilio)",
+        description="Serve AGENT to phone calls.",
+    )
+    from rtagents.phone.cli import add_serve_arguments
+
+    add_serve_arguments(serve_command.add_subparsers(dest="server", required=True))
     commands.add_parser("info", help="show the version and the native kernel build").set_defaults(
         run=_info
     )

@@ -50,6 +50,17 @@ from rtagents.session import RealtimeSession
 log = logging.getLogger("rtagents.phone")
 
 BYTES_PER_MS = 8  # μ-law at 8 kHz
+#: Recent frames whose timings a call keeps (for statistics; bounded).
+TIMING_SAMPLES = 2048
+
+
+def _summary(samples: collections.deque[float]) -> tuple[float, float, float]:
+    if not samples:
+        return (0.0, 0.0, 0.0)
+    ordered = sorted(samples)
+    last = len(ordered) - 1
+    return (ordered[last // 2], ordered[(last * 99) // 100], ordered[last])
+
 
 #: The session settings of a call: μ-law both ways, the user's speech transcribed.
 PHONE_SETTINGS = p.SessionConfig(
@@ -118,6 +129,9 @@ class CallStatistics:
     late_deltas_dropped: int
     outbound_dropped_ms: float
     heard_ms: float  # agent audio Twilio has acknowledged as played
+    # the last TIMING_SAMPLES frames' timings, ms (p50, p99, max):
+    inbound_ms: tuple[float, float, float]  # a caller frame read → queued for the model
+    outbound_late_ms: tuple[float, float, float]  # the writer woke after its paced time
 
 
 @attrs.define(eq=False)
@@ -164,6 +178,8 @@ class TwilioCall:
         self._wake = trio.Event()
         self._counts = collections.Counter[str]()
         self._dropped_bytes = 0
+        self._inbound_ms: collections.deque[float] = collections.deque(maxlen=TIMING_SAMPLES)
+        self._late_ms: collections.deque[float] = collections.deque(maxlen=TIMING_SAMPLES)
         self.ended = trio.Event()
 
     # -- the call -------------------------------------------------------------------------------
@@ -229,7 +245,9 @@ class TwilioCall:
             if isinstance(message, tw.Media):
                 self._counts["frames_in"] += 1
                 if message.payload:
+                    read_at = trio.current_time()
                     await session.send_audio(message.payload)
+                    self._inbound_ms.append(1000 * (trio.current_time() - read_at))
             elif isinstance(message, tw.Mark):
                 self._echoed(session, message.name)
             elif isinstance(message, tw.Dtmf):
@@ -299,6 +317,8 @@ class TwilioCall:
             due = self._pacer.due(now)
             if due > now:
                 await self._wait(until=due)
+                if not self._clear_due and self._out:  # woken by the pacer: how late?
+                    self._late_ms.append(1000 * max(0.0, trio.current_time() - due))
                 continue
             head = self._out[0]
             data, rest = head.data[:step], head.data[step:]
@@ -340,4 +360,6 @@ class TwilioCall:
             late_deltas_dropped=self._counts["late_deltas_dropped"],
             outbound_dropped_ms=self._dropped_bytes / BYTES_PER_MS,
             heard_ms=played.played_ms if played is not None else 0.0,
+            inbound_ms=_summary(self._inbound_ms),
+            outbound_late_ms=_summary(self._late_ms),
         )

@@ -55,8 +55,14 @@ class RemotePlayer:
         self.played: list[tuple[float, bytes]] = []  # (start time, μ-law) as it played
         self.clears = 0
         self.marks_echoed = 0
+        #: Underruns: silences (seconds) inside an answer, where the next chunk came after the
+        #: buffer had run dry (gaps over ``answer_gap`` count as between answers, not here).
+        self.gaps: list[float] = []
+        self.answer_gap = 0.3
 
     def media(self, payload: bytes, now: float) -> None:
+        if self._tail < now < self._tail + self.answer_gap:
+            self.gaps.append(now - self._tail)
         start = max(now, self._tail)
         self._queue.append(_Queued("media", start, payload))
         self._tail = start + len(payload) / BYTES_PER_MS / 1000

@@ -1,0 +1,215 @@
+"""``rtagents serve twilio [AGENT]``: your agent answering a Twilio phone number.
+
+Theory of operation
+-------------------
+:func:`serve_twilio` does what the command does, as a trio task (like
+:func:`rtagents.web.cli.serve_web`): it imports ``AGENT`` (the demo agent when none is given)
+and, for a factory, builds one agent to check it; picks the model — ``--model-url`` (any
+Realtime endpoint, e.g. a running ``rtagents local-server``) when given, else OpenAI's Realtime
+API with ``OPENAI_API_KEY`` set (or ``--model openai``), else the embedded offline speech model
+of ``rtagents web``; builds :func:`rtagents.phone.app.create_twilio_app` (signatures checked with
+``TWILIO_AUTH_TOKEN`` from the environment when it is set) and serves it with hypercorn's trio
+worker.  Its first line on `out` is ``listening on http://HOST:PORT`` (benchmarks and scripts
+parse it); then the webhook URL to give Twilio and what model answers.  It reports
+:class:`PhoneServer` through ``task_status``.
+
+:func:`main` runs it for the command line: Ctrl-C or SIGTERM stops it with status 0; a bad
+``AGENT`` (or anything else the user can fix) is one line on stderr and status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import signal
+import sys
+from typing import Any, TextIO
+
+import attrs
+import trio
+
+PROG = "rtagents serve twilio"
+
+
+@attrs.frozen
+class PhoneServer:
+    """A running ``rtagents serve twilio``: its base URL (``http://HOST:PORT``), the webhook
+    URL for Twilio, the app, and its local model's server (None otherwise)."""
+
+    url: str
+    webhook: str
+    app: Any  # the Starlette app; app.state.rtagents_phone holds the calls
+    local_server: Any
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``rtagents serve twilio``'s options."""
+    from rtagents.apps.demo import add_speech_arguments
+
+    parser.add_argument(
+        "agent",
+        nargs="?",
+        metavar="AGENT",
+        help="module:attribute or path/to/file.py:attribute naming a RealtimeAgent or a "
+        "function returning one (given the call's CallInfo; default: the demo agent)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
+    parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="where Twilio reaches this server, e.g. https://<your ngrok host> (default: "
+        "each request's Host / X-Forwarded-Host and X-Forwarded-Proto)",
+    )
+    parser.add_argument(
+        "--model",
+        choices=("local", "openai"),
+        help="local (default; offline) or openai (the default when OPENAI_API_KEY is set)",
+    )
+    parser.add_argument(
+        "--model-url",
+        metavar="URL",
+        help="any Realtime endpoint (e.g. ws://127.0.0.1:PORT/v1/realtime of a running "
+        "`rtagents local-server`); overrides --model",
+    )
+    parser.add_argument("--record", metavar="DIR", help="record each call as a stereo WAV in DIR")
+    parser.add_argument(
+        "--stats",
+        action="store_true",
+        help="serve GET /twilio/stats: each call's statistics as JSON (call sids included: "
+        "only where the operator alone can reach it; benchmarks/phone.py uses it)",
+    )
+    add_speech_arguments(parser)
+
+
+def add_serve_arguments(servers: Any) -> None:
+    """Add ``twilio`` to the sub-commands of ``rtagents serve`` (an ``add_subparsers()``)."""
+    twilio = servers.add_parser(
+        "twilio",
+        help="answer a Twilio phone number with AGENT (Media Streams; rtagents[web])",
+        description="Serve AGENT to phone calls: Twilio's voice webhook at POST /twilio/voice "
+        "and its Media Streams at /twilio/media.  Set TWILIO_AUTH_TOKEN to check signatures.",
+    )
+    add_arguments(twilio)
+    twilio.set_defaults(run=main)
+
+
+async def serve_twilio(
+    args: argparse.Namespace,
+    out: TextIO = sys.stdout,
+    *,
+    task_status: trio.TaskStatus[PhoneServer] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``rtagents serve twilio`` until cancelled.  Raises ``AgentLoadError`` for a bad
+    AGENT, :class:`~rtagents.web.cli.WebError` for what else the user can fix."""
+    from rtagents.apps.loader import build_agent
+    from rtagents.web.cli import EXTRA, WebError, listening_socket
+
+    try:
+        from hypercorn.config import Config
+        from hypercorn.trio import serve
+
+        from rtagents.phone.app import VOICE_PATH, create_twilio_app
+        from rtagents.web.app import resolve_agent
+    except ImportError as exc:  # pragma: no cover - the [web] extra is missing
+        raise WebError(f"{exc.name or exc} is missing: {EXTRA}") from exc
+
+    source = resolve_agent(args.agent)
+    await build_agent(source, None, args.agent or "the demo agent")  # a factory that fails: now
+    key = os.environ.get("OPENAI_API_KEY")
+    use_openai = args.model_url is None and (args.model == "openai" or (args.model is None and key))
+    if use_openai and not key:
+        raise WebError("--model openai needs OPENAI_API_KEY in the environment")
+    public_url = args.public_url.rstrip("/") if args.public_url else None
+    if public_url and not public_url.startswith(("https://", "http://")):
+        raise WebError(f"--public-url must be an https:// URL, not {args.public_url!r}")
+
+    from rtagents.apps.demo import DemoError, Printer, _start_local_model
+    from rtagents.apps.loader import DEMO_AGENT
+    from rtagents.config import RealtimeRunConfig
+    from rtagents.models import OpenAIRealtimeConfig
+
+    later = io.StringIO()  # what is said before the `listening on` line, printed after it
+    async with trio.open_nursery() as nursery:
+        local_server = None
+        if args.model_url is not None:
+            model = OpenAIRealtimeConfig(url=args.model_url, api_key=key or "local")
+            print(f"model:   {args.model_url}", file=later)
+        elif use_openai:
+            model = OpenAIRealtimeConfig()
+            print("model:   OpenAI Realtime API", file=later)
+        else:
+            if args.agent not in (None, DEMO_AGENT) and not args.open_vocabulary:
+                # The demo's grammar knows only the demo's questions (as `rtagents web`).
+                args = argparse.Namespace(**{**vars(args), "open_vocabulary": True})
+                print(
+                    "model:   not the demo agent: the local model hears with the open vocabulary",
+                    file=later,
+                )
+            try:
+                local_server, _ = await _start_local_model(nursery, args, Printer(later), False)
+            except DemoError as exc:
+                raise WebError(str(exc)) from exc
+            model = OpenAIRealtimeConfig(url=local_server.url, api_key="local")
+        token = os.environ.get("TWILIO_AUTH_TOKEN") or None
+        app = create_twilio_app(
+            source,
+            config=RealtimeRunConfig(model=model),
+            auth_token=token,
+            public_url=public_url,
+            recording_dir=args.record,
+            stats=args.stats,
+        )
+        if args.record:
+            os.makedirs(args.record, exist_ok=True)
+        try:
+            sock = listening_socket(args.host, args.port)
+        except OSError as exc:
+            where = f"{args.host}:{args.port}"
+            raise WebError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
+        hyper = Config()
+        hyper.bind = [f"fd://{sock.detach()}"]  # hypercorn owns (and closes) it from here
+        hyper.graceful_timeout = 1.0
+        hyper.loglevel = "WARNING"
+        binds = await nursery.start(serve, app, hyper)
+        url = _base_url(binds[0], args.host)
+        webhook = f"{public_url or 'https://<your public host>'}{VOICE_PATH}"
+        print(f"listening on {url}", file=out, flush=True)
+        print(f"{PROG}: set the number's voice webhook to POST {webhook}", file=out)
+        if public_url is None:
+            print(f"{PROG}: give --public-url https://<host> (e.g. ngrok's)", file=out)
+        print(later.getvalue(), end="", file=out)
+        checked = "checked" if token else "NOT checked (set TWILIO_AUTH_TOKEN)"
+        print(f"signatures: {checked}", file=out, flush=True)
+        task_status.started(PhoneServer(url, webhook, app, local_server))
+
+
+def _base_url(bound: str, host: str) -> str:
+    from rtagents.web.cli import _page_url
+
+    return _page_url(bound, host).rstrip("/")
+
+
+def main(args: argparse.Namespace) -> int:
+    """``rtagents serve twilio``: 0 after Ctrl-C or SIGTERM, 2 for a bad AGENT."""
+    from rtagents.apps.loader import AgentLoadError
+    from rtagents.web.cli import WebError, _first
+
+    async def run() -> None:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as stop:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(serve_twilio, args)
+                async for _ in stop:  # Ctrl-C or SIGTERM: the normal way to stop
+                    nursery.cancel_scope.cancel()
+                    break
+
+    status = 0
+    try:
+        trio.run(run)
+    except* (AgentLoadError, WebError) as group:
+        print(f"{PROG}: {_first(group)}", file=sys.stderr)
+        status = 2
+    except* KeyboardInterrupt:  # a Ctrl-C before the signal receiver was open
+        pass
+    return status
