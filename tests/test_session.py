@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import math
 import wave
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,26 +20,21 @@ from rtagents import protocol as p
 from rtagents.agent import RealtimeAgent, function_tool
 from rtagents.audio import WavSink, WavSource
 from rtagents.events import RealtimeSessionEvent
-from rtagents.local import ResponseContext, ResponsePart, ScriptedResponder
-from rtagents.testing import FakeAudioSink, FakeAudioSource, local_model, silence, voice
+from rtagents.local import ScriptedResponder
+from rtagents.testing import (
+    FakeAudioSink,
+    FakeAudioSource,
+    TurnsResponder,
+    local_model,
+    silence,
+    voice,
+)
 from rtagents.testing._scripted import ScriptedModel
 
 FRAME = 0.020
 
 
-class Turns:
-    """Answers the n-th response with the n-th text (then repeats the last)."""
-
-    def __init__(self, *texts: str) -> None:
-        self.texts = texts
-        self.count = 0
-        self.voice = ScriptedResponder()
-
-    async def respond(self, context: ResponseContext) -> AsyncIterator[ResponsePart]:
-        text = self.texts[min(self.count, len(self.texts) - 1)]
-        self.count += 1
-        for part in self.voice.speak(text, context.audio_output):
-            yield part
+Turns = TurnsResponder
 
 
 STORY = "Once upon a time there was a story that went on for a good few seconds. " * 2

@@ -5,6 +5,7 @@
 * :class:`ChaosModel` / :func:`chaos_model` — the local model with a :class:`Fault` (cut,
   stall, delay, corrupt) at a chosen event of a chosen connection;
 * :class:`ScriptedModel` — a scripted model link (expected sends, injected server events);
+* :class:`TurnsResponder` — the local model's answers, one scripted text per turn;
 * :class:`FakeAudioSource` / :class:`FakeAudioSink` — audio devices on the trio clock;
   :func:`voice` / :func:`silence` make PCM16 test audio;
 * :func:`open_local_realtime_server` — the local server on a free loopback port;
@@ -36,6 +37,7 @@ from ._memory import local_model as local_model
 from ._scripted import ScriptedModel as ScriptedModel
 from ._scripted import Step as Step
 from ._scripted import UnexpectedSend as UnexpectedSend
+from ._turns import TurnsResponder as TurnsResponder
 from ._twilio_peer import FakeTwilioPeer as FakeTwilioPeer
 from ._twilio_peer import RemotePlayer as RemotePlayer
 
@@ -54,6 +56,7 @@ __all__ = [
     "ScriptedModel",
     "ScriptedResponder",
     "Step",
+    "TurnsResponder",
     "UnexpectedSend",
     "chaos_model",
     "local_model",

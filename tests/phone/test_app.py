@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,28 +13,17 @@ import trio
 import trio.testing
 
 from rtagents import RealtimeAgent, RealtimeRunConfig, native
-from rtagents.local import ResponseContext, ResponsePart, ScriptedResponder
 from rtagents.phone import CallInfo, connect_stream_twiml, create_twilio_app
 from rtagents.protocol import twilio as tw
 from rtagents.protocol.webhooks import twilio_signature
-from rtagents.testing import FakeTwilioPeer, local_model, silence, voice
+from rtagents.testing import FakeTwilioPeer, TurnsResponder, local_model, silence, voice
 
 TOKEN = "twilio-auth-token-0123456789"
 FIELDS = {"From": "+15550100", "To": "+15550199", "CallSid": "CA0001", "AccountSid": "AC1"}
 STORY = "Once upon a time there was a story that went on for a good few seconds. " * 3
 
 
-class Turns:
-    def __init__(self, *texts: str) -> None:
-        self.texts = texts
-        self.count = 0
-        self.voice = ScriptedResponder()
-
-    async def respond(self, context: ResponseContext) -> AsyncIterator[ResponsePart]:
-        text = self.texts[min(self.count, len(self.texts) - 1)]
-        self.count += 1
-        for part in self.voice.speak(text, context.audio_output):
-            yield part
+Turns = TurnsResponder
 
 
 def ulaw(pcm24k: bytes) -> bytes:

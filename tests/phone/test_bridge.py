@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import wave
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,25 +16,14 @@ from trio_websocket import WebSocketConnection, wrap_client_stream, wrap_server_
 from rtagents import RealtimeAgent, RealtimeRunConfig, native
 from rtagents import items as it
 from rtagents.events import RealtimeDtmf
-from rtagents.local import ResponseContext, ResponsePart, ScriptedResponder
 from rtagents.phone import CallInfo, TrioWebSocketCallSocket, TwilioCall
 from rtagents.protocol import twilio as tw
-from rtagents.testing import FakeTwilioPeer, local_model, silence, voice
+from rtagents.testing import FakeTwilioPeer, TurnsResponder, local_model, silence, voice
 
 STORY = "Once upon a time there was a story that went on for a good few seconds. " * 2
 
 
-class Turns:
-    def __init__(self, *texts: str) -> None:
-        self.texts = texts
-        self.count = 0
-        self.voice = ScriptedResponder()
-
-    async def respond(self, context: ResponseContext) -> AsyncIterator[ResponsePart]:
-        text = self.texts[min(self.count, len(self.texts) - 1)]
-        self.count += 1
-        for part in self.voice.speak(text, context.audio_output):
-            yield part
+Turns = TurnsResponder
 
 
 def ulaw(pcm24k: bytes) -> bytes:
