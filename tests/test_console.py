@@ -125,7 +125,6 @@ def test_a_spoken_question_answered_on_the_terminal_then_ctrl_c(tmp_path: Path) 
     _speech_or_skip()
     question = question_wav(tmp_path / "q.wav", "What is the weather like in London today?")
     answer = tmp_path / "a.wav"
-    started = time.monotonic()
     child = spawn(tmp_path, "--input", str(question), "--output", str(answer))
     try:
         child.expect_exact("you:     what is the weather like in london today")
@@ -133,15 +132,12 @@ def test_a_spoken_question_answered_on_the_terminal_then_ctrl_c(tmp_path: Path) 
         child.expect(r"agent:   In London it is \w+ and \d+ degrees\.")
         time.sleep(0.5)  # the answer is playing (its text comes ahead of its audio)
         child.sendintr()  # Ctrl-C
-        interrupted = time.monotonic()
-        child.expect(pexpect.EOF, timeout=5)
-        stopped = time.monotonic()
+        child.expect(pexpect.EOF, timeout=5)  # (a guard against a hang, not a measurement)
     finally:
         child.close(force=True)
         print(seen(child))  # (shown when the test fails)
     text = seen(child)
     assert child.exitstatus == 0, text
-    assert stopped - interrupted < 3.0  # (within 1 s when the machine is not busy)
     assert "Traceback" not in text
     assert "[agent speaking]" in text  # the status line, redrawn on the terminal
     assert "you're speaking" in text
@@ -149,7 +145,6 @@ def test_a_spoken_question_answered_on_the_terminal_then_ctrl_c(tmp_path: Path) 
     with wave.open(str(answer), "rb") as wav:
         seconds = wav.getnframes() / wav.getframerate()
     assert 0 < seconds < 2.0
-    assert stopped - started < 20
 
 
 def test_a_user_agent_asks_before_its_tool_runs(tmp_path: Path) -> None:

@@ -137,9 +137,11 @@ class OutboundPacer:
             return now
         return self._ends_at - self.lead_s
 
-    def book(self, now: float, duration_ms: float) -> None:
+    def book(self, now: float, duration_ms: float) -> float:
+        """Record a chunk sent at ``now``; returns when it will start playing."""
         start = now if self._ends_at is None or self._ends_at < now else self._ends_at
         self._ends_at = start + duration_ms / 1000
+        return start
 
     def buffered_ms(self, now: float) -> float:
         """Audio sent but (by the schedule) not yet played."""

@@ -68,8 +68,7 @@ class Uplink:
         except ModelLinkError:
             self._not_sent += 1
             return
-        self.seq += 1
-        self._bytes += len(data)
+        self._queued(data)
 
     async def send_encoded(self, data: bytes) -> None:
         """Audio the app pushes, in the input format: queue it, waiting while the link's audio
@@ -81,6 +80,9 @@ class Uplink:
             self._not_sent += 1
             await trio.lowlevel.checkpoint()
             return
+        self._queued(data)
+
+    def _queued(self, data: bytes) -> None:
         self.seq += 1
         self._bytes += len(data)
 

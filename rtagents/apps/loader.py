@@ -27,10 +27,10 @@ import importlib.util
 import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeAlias
 
 from rtagents.agent import RealtimeAgent
 
@@ -135,6 +135,23 @@ def find_agent(spec: str) -> Any:
     raise AgentLoadError(
         f"{spec}: is a {type(value).__name__}, not a RealtimeAgent or a function returning one"
     )
+
+
+#: An agent factory: called per session (or call) with its context, sync or async.
+AgentFactory: TypeAlias = Callable[..., "RealtimeAgent[Any] | Awaitable[RealtimeAgent[Any]]"]
+#: What the app builders take: a spec, an agent, a factory, or None (the demo agent).
+AgentLike: TypeAlias = "str | RealtimeAgent[Any] | AgentFactory | None"
+
+
+def resolve_agent(agent: AgentLike) -> RealtimeAgent[Any] | AgentFactory:
+    """An agent or a factory for ``agent``; a spec (``module:attr``, ``file.py:attr``; None is
+    the demo agent) is imported now.  Raises :class:`AgentLoadError`."""
+    if agent is None or isinstance(agent, str):
+        found: RealtimeAgent[Any] | AgentFactory = find_agent(agent or DEMO_AGENT)
+        return found
+    if isinstance(agent, RealtimeAgent) or callable(agent):
+        return agent
+    raise TypeError(f"agent must be a spec, a RealtimeAgent or a factory, not {type(agent)}")
 
 
 async def load_agent(spec: str | None, context: Any = None) -> RealtimeAgent[Any]:

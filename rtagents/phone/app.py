@@ -46,14 +46,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from rtagents.apps.loader import DEMO_AGENT
+from rtagents.apps.loader import DEMO_AGENT, AgentLike, resolve_agent
 from rtagents.apps.loader import one_line as _one_line
 from rtagents.config import RealtimeRunConfig
 from rtagents.models import RealtimeModel, RealtimeModelConfig
 from rtagents.phone.bridge import CallOptions, CallStatistics, TwilioCall
 from rtagents.phone.twiml import connect_stream_twiml
 from rtagents.protocol.webhooks import SignatureError, verify_twilio
-from rtagents.web.app import AgentLike, resolve_agent
 
 log = logging.getLogger("rtagents.phone")
 

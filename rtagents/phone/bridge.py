@@ -330,12 +330,11 @@ class TwilioCall:
             await self.socket.send(tw.media_message(stream_sid, data))
             name = self.ledger.sent(head.item_id, head.content_index, len(data))
             await self.socket.send(tw.mark_message(stream_sid, name))
-            self._pacer.book(now, len(data) / BYTES_PER_MS)
+            plays_at = self._pacer.book(now, len(data) / BYTES_PER_MS)
             self._counts["frames_out"] += 1
             self._counts["marks_sent"] += 1
             if recorder is not None:
-                start = now + self._pacer.buffered_ms(now) / 1000 - len(data) / BYTES_PER_MS / 1000
-                recorder.agent(native.ulaw_decode(data), 8000, start)
+                recorder.agent(native.ulaw_decode(data), 8000, plays_at)
 
     async def _wait(self, until: float | None = None) -> None:
         """Until there is something to do (or ``until``, if given)."""

@@ -22,12 +22,20 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import signal
 import sys
 from typing import Any, TextIO
 
 import attrs
 import trio
+
+from rtagents.apps.serving import (
+    EXTRA,
+    ServeError,
+    check_agent,
+    open_model,
+    run_until_signal,
+    serve_app,
+)
 
 PROG = "rtagents serve twilio"
 
@@ -102,56 +110,20 @@ async def serve_twilio(
     task_status: trio.TaskStatus[PhoneServer] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``rtagents serve twilio`` until cancelled.  Raises ``AgentLoadError`` for a bad
-    AGENT, :class:`~rtagents.web.cli.WebError` for what else the user can fix."""
-    from rtagents.apps.loader import build_agent
-    from rtagents.web.cli import EXTRA, WebError, listening_socket
-
+    AGENT, :class:`~rtagents.apps.serving.ServeError` for what else the user can fix."""
+    source = await check_agent(args.agent)
     try:
-        from hypercorn.config import Config
-        from hypercorn.trio import serve
-
         from rtagents.phone.app import VOICE_PATH, create_twilio_app
-        from rtagents.web.app import resolve_agent
     except ImportError as exc:  # pragma: no cover - the [web] extra is missing
-        raise WebError(f"{exc.name or exc} is missing: {EXTRA}") from exc
+        raise ServeError(f"{exc.name or exc} is missing: {EXTRA}") from exc
+    from rtagents.config import RealtimeRunConfig
 
-    source = resolve_agent(args.agent)
-    await build_agent(source, None, args.agent or "the demo agent")  # a factory that fails: now
-    key = os.environ.get("OPENAI_API_KEY")
-    use_openai = args.model_url is None and (args.model == "openai" or (args.model is None and key))
-    if use_openai and not key:
-        raise WebError("--model openai needs OPENAI_API_KEY in the environment")
     public_url = args.public_url.rstrip("/") if args.public_url else None
     if public_url and not public_url.startswith(("https://", "http://")):
-        raise WebError(f"--public-url must be an https:// URL, not {args.public_url!r}")
-
-    from rtagents.apps.demo import DemoError, Printer, _start_local_model
-    from rtagents.apps.loader import DEMO_AGENT
-    from rtagents.config import RealtimeRunConfig
-    from rtagents.models import OpenAIRealtimeConfig
-
+        raise ServeError(f"--public-url must be an https:// URL, not {args.public_url!r}")
     later = io.StringIO()  # what is said before the `listening on` line, printed after it
     async with trio.open_nursery() as nursery:
-        local_server = None
-        if args.model_url is not None:
-            model = OpenAIRealtimeConfig(url=args.model_url, api_key=key or "local")
-            print(f"model:   {args.model_url}", file=later)
-        elif use_openai:
-            model = OpenAIRealtimeConfig()
-            print("model:   OpenAI Realtime API", file=later)
-        else:
-            if args.agent not in (None, DEMO_AGENT) and not args.open_vocabulary:
-                # The demo's grammar knows only the demo's questions (as `rtagents web`).
-                args = argparse.Namespace(**{**vars(args), "open_vocabulary": True})
-                print(
-                    "model:   not the demo agent: the local model hears with the open vocabulary",
-                    file=later,
-                )
-            try:
-                local_server, _ = await _start_local_model(nursery, args, Printer(later), False)
-            except DemoError as exc:
-                raise WebError(str(exc)) from exc
-            model = OpenAIRealtimeConfig(url=local_server.url, api_key="local")
+        model, local_server = await open_model(nursery, args, later, url=args.model_url)
         token = os.environ.get("TWILIO_AUTH_TOKEN") or None
         app = create_twilio_app(
             source,
@@ -163,17 +135,7 @@ async def serve_twilio(
         )
         if args.record:
             os.makedirs(args.record, exist_ok=True)
-        try:
-            sock = listening_socket(args.host, args.port)
-        except OSError as exc:
-            where = f"{args.host}:{args.port}"
-            raise WebError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
-        hyper = Config()
-        hyper.bind = [f"fd://{sock.detach()}"]  # hypercorn owns (and closes) it from here
-        hyper.graceful_timeout = 1.0
-        hyper.loglevel = "WARNING"
-        binds = await nursery.start(serve, app, hyper)
-        url = _base_url(binds[0], args.host)
+        url = (await serve_app(nursery, app, args.host, args.port)).rstrip("/")
         webhook = f"{public_url or 'https://<your public host>'}{VOICE_PATH}"
         print(f"listening on {url}", file=out, flush=True)
         print(f"{PROG}: set the number's voice webhook to POST {webhook}", file=out)
@@ -185,31 +147,6 @@ async def serve_twilio(
         task_status.started(PhoneServer(url, webhook, app, local_server))
 
 
-def _base_url(bound: str, host: str) -> str:
-    from rtagents.web.cli import _page_url
-
-    return _page_url(bound, host).rstrip("/")
-
-
 def main(args: argparse.Namespace) -> int:
     """``rtagents serve twilio``: 0 after Ctrl-C or SIGTERM, 2 for a bad AGENT."""
-    from rtagents.apps.loader import AgentLoadError
-    from rtagents.web.cli import WebError, _first
-
-    async def run() -> None:
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as stop:
-            async with trio.open_nursery() as nursery:
-                await nursery.start(serve_twilio, args)
-                async for _ in stop:  # Ctrl-C or SIGTERM: the normal way to stop
-                    nursery.cancel_scope.cancel()
-                    break
-
-    status = 0
-    try:
-        trio.run(run)
-    except* (AgentLoadError, WebError) as group:
-        print(f"{PROG}: {_first(group)}", file=sys.stderr)
-        status = 2
-    except* KeyboardInterrupt:  # a Ctrl-C before the signal receiver was open
-        pass
-    return status
+    return run_until_signal(serve_twilio, args, PROG)

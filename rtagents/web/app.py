@@ -35,9 +35,9 @@ import contextlib
 import itertools
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 import attrs
 import trio
@@ -48,7 +48,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from rtagents import protocol as p
 from rtagents.agent import RealtimeAgent
-from rtagents.apps.loader import DEMO_AGENT, AgentLoadError, build_agent, find_agent
+from rtagents.apps.loader import (
+    DEMO_AGENT,
+    AgentFactory,
+    AgentLike,
+    AgentLoadError,
+    build_agent,
+    resolve_agent,
+)
 from rtagents.apps.loader import one_line as _one_line
 from rtagents.config import RealtimeRunConfig
 from rtagents.models import RealtimeModel, RealtimeModelConfig
@@ -70,20 +77,6 @@ DEFAULT_SETTINGS = p.SessionConfig(
         input=p.AudioInputConfig(transcription=p.Transcription(model="gpt-4o-mini-transcribe"))
     )
 )
-
-AgentFactory: TypeAlias = Callable[..., "RealtimeAgent[Any] | Awaitable[RealtimeAgent[Any]]"]
-AgentLike: TypeAlias = "str | RealtimeAgent[Any] | AgentFactory | None"
-
-
-def resolve_agent(agent: AgentLike) -> RealtimeAgent[Any] | AgentFactory:
-    """An agent or a factory for `agent`; a spec (``module:attr``, ``file.py:attr``; ``None``
-    is the demo agent) is imported now.  Raises :class:`AgentLoadError`."""
-    if agent is None or isinstance(agent, str):
-        found: RealtimeAgent[Any] | AgentFactory = find_agent(agent or DEMO_AGENT)
-        return found
-    if isinstance(agent, RealtimeAgent) or callable(agent):
-        return agent
-    raise TypeError(f"agent must be a spec, a RealtimeAgent or a factory, not {type(agent)}")
 
 
 def page_config(config: RealtimeRunConfig | Mapping[str, Any] | None) -> RealtimeRunConfig:

@@ -19,21 +19,20 @@ status 2.  Nothing from Starlette or hypercorn is imported until the command run
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import socket
 import sys
 from typing import Any, TextIO
 
 import attrs
 import trio
 
-#: The web extra's packages, named in the error when they are missing.
-EXTRA = "pip install 'rtagents[web]'"
-
-
-class WebError(Exception):
-    """Something the user can fix; printed as one line, status 2."""
+from rtagents.apps.serving import (
+    EXTRA,
+    ServeError,
+    check_agent,
+    open_model,
+    run_until_signal,
+    serve_app,
+)
 
 
 @attrs.frozen
@@ -67,34 +66,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_speech_arguments(parser)
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to (host, port), not yet listening.  Raises ``OSError`` (and leaves
-    nothing open) when it cannot be."""
-    family, kind, _, _, address = socket.getaddrinfo(
-        host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    sock = socket.socket(family, kind)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind(address)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def _page_url(bound: str, host: str) -> str:
-    """The URL to open: hypercorn's bound address, with a wildcard host made reachable."""
-    scheme, _, rest = bound.partition("://")
-    address, _, port = rest.rpartition(":")
-    if address in ("0.0.0.0", "[::]", "::"):
-        address = "127.0.0.1" if address == "0.0.0.0" else "[::1]"
-    elif ":" in host and not address.startswith("["):
-        address = f"[{address}]"
-    return f"{scheme}://{address}:{port}/"
-
-
 async def serve_web(
     args: argparse.Namespace,
     out: TextIO = sys.stdout,
@@ -102,92 +73,23 @@ async def serve_web(
     task_status: trio.TaskStatus[WebServer] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``rtagents web`` until cancelled.  Raises ``AgentLoadError`` for a bad AGENT,
-    :class:`WebError` for what else the user can fix."""
-    from rtagents.apps.loader import build_agent
-    from rtagents.web.app import resolve_agent
-
+    :class:`~rtagents.apps.serving.ServeError` for what else the user can fix."""
+    source = await check_agent(args.agent)
     try:
-        from hypercorn.config import Config
-        from hypercorn.trio import serve
-
-        from rtagents.web.app import create_app
+        from rtagents.web.app import DEFAULT_SETTINGS, create_app
     except ImportError as exc:  # pragma: no cover - the [web] extra is missing
-        raise WebError(f"{exc.name or exc} is missing: {EXTRA}") from exc
-
-    source = resolve_agent(args.agent)
-    await build_agent(source, None, args.agent or "the demo agent")  # a factory that fails: now
-    use_openai = args.model == "openai" or (args.model is None and os.environ.get("OPENAI_API_KEY"))
-    if use_openai and not os.environ.get("OPENAI_API_KEY"):
-        raise WebError("--model openai needs OPENAI_API_KEY in the environment")
-
-    from rtagents.apps.demo import DemoError, Printer, _start_local_model
-    from rtagents.apps.loader import DEMO_AGENT
+        raise ServeError(f"{exc.name or exc} is missing: {EXTRA}") from exc
     from rtagents.config import RealtimeRunConfig
-    from rtagents.models import OpenAIRealtimeConfig
-    from rtagents.web.app import DEFAULT_SETTINGS
 
     async with trio.open_nursery() as nursery:
-        local_server = None
-        model = OpenAIRealtimeConfig()
-        if use_openai:
-            print("model:   OpenAI Realtime API", file=out, flush=True)
-        else:
-            if args.agent not in (None, DEMO_AGENT) and not args.open_vocabulary:
-                # The demo's grammar knows only the demo's questions (as `rtagents console`).
-                args = argparse.Namespace(**{**vars(args), "open_vocabulary": True})
-                print(
-                    "model:   not the demo agent: the local model hears with the open vocabulary "
-                    "(less accurate than the demo's grammar)",
-                    file=out,
-                    flush=True,
-                )
-            try:
-                local_server, _ = await _start_local_model(nursery, args, Printer(out), False)
-            except DemoError as exc:
-                raise WebError(str(exc)) from exc
-            model = OpenAIRealtimeConfig(url=local_server.url, api_key="local")
+        model, local_server = await open_model(nursery, args, out)
         config = RealtimeRunConfig(model=model, model_settings=DEFAULT_SETTINGS)
         app = create_app(source, config=config)
-        try:
-            sock = listening_socket(args.host, args.port)
-        except OSError as exc:
-            where = f"{args.host}:{args.port}"
-            raise WebError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
-        hyper = Config()
-        hyper.bind = [f"fd://{sock.detach()}"]  # hypercorn owns (and closes) it from here
-        hyper.graceful_timeout = 1.0  # Ctrl-C: open pages get a second to go
-        hyper.loglevel = "WARNING"  # the URL is printed below
-        binds = await nursery.start(serve, app, hyper)
-        url = _page_url(binds[0], args.host)
+        url = await serve_app(nursery, app, args.host, args.port)
         print(f"rtagents web: open {url} (Ctrl-C to stop)", file=out, flush=True)
         task_status.started(WebServer(url, app, local_server))
 
 
 def main(args: argparse.Namespace) -> int:
     """``rtagents web``: 0 after Ctrl-C or SIGTERM, 2 for a bad AGENT or missing extra."""
-    from rtagents.apps.loader import AgentLoadError
-
-    async def run() -> None:
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as stop:
-            async with trio.open_nursery() as nursery:
-                await nursery.start(serve_web, args)
-                async for _ in stop:  # Ctrl-C or SIGTERM: the normal way to stop
-                    nursery.cancel_scope.cancel()
-                    break
-
-    status = 0
-    try:
-        trio.run(run)
-    except* (AgentLoadError, WebError) as group:
-        print(f"rtagents web: {_first(group)}", file=sys.stderr)
-        status = 2
-    except* KeyboardInterrupt:  # a Ctrl-C before the signal receiver was open
-        pass
-    return status
-
-
-def _first(group: BaseExceptionGroup[Any]) -> BaseException:
-    first: BaseException = group
-    while isinstance(first, BaseExceptionGroup):
-        first = first.exceptions[0]
-    return first
+    return run_until_signal(serve_web, args, "rtagents web")

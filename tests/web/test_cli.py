@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 import trio
 
+from rtagents.apps.serving import page_url as _page_url
 from rtagents.web import add_arguments, main
-from rtagents.web.cli import WebServer, _page_url, serve_web
+from rtagents.web.cli import WebServer, serve_web
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = (
