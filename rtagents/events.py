@@ -269,8 +269,10 @@ class RealtimeReconnected:
 
 @attrs.frozen
 class RealtimeDtmf:
-    """The caller pressed a key on the phone (``digit``: 0-9, ``*``, ``#``, A-D); a phone
-    bridge (``rtagents serve twilio``) emits it.  Not in the OpenAI Agents SDK."""
+    """The caller pressed a key on the phone (``digit``: 0-9, ``*``, ``#``, A-D): from a
+    Twilio call's ``dtmf`` message (``rtagents serve twilio``) or a SIP call's
+    ``input_audio_buffer.dtmf_event_received`` (``rtagents serve sip``).  Not in the OpenAI
+    Agents SDK."""
 
     digit: str
     info: RealtimeEventInfo = attrs.field(default=_NO_INFO, kw_only=True, eq=False, repr=False)

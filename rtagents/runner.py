@@ -25,7 +25,7 @@ from rtagents import protocol as p
 from rtagents.agent import RealtimeAgent
 from rtagents.config import RealtimeRunConfig, RealtimeSessionModelSettings
 from rtagents.hooks import RealtimeRunHooks
-from rtagents.models import RealtimeModel, RealtimeModelConfig
+from rtagents.models import OpenAIRealtimeSIPModel, RealtimeModel, RealtimeModelConfig
 from rtagents.session import RealtimeSession
 
 RunConfigLike = RealtimeRunConfig | Mapping[str, Any] | None
@@ -125,3 +125,40 @@ class RealtimeRunner:
         return RealtimeSession(
             self.starting_agent, run_config, context, model=self.model, model_config=model_config
         )
+
+
+async def build_initial_session_payload(
+    agent: RealtimeAgent,
+    *,
+    context: Any = None,
+    model_config: RealtimeModelConfig | None = None,
+    run_config: RunConfigLike = None,
+    overrides: RealtimeSessionModelSettings | Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The session a run of `agent` would start with, as the GA session object (``type:
+    "realtime"``) that accepts a SIP call (``POST /realtime/calls/{call_id}/accept``): its
+    instructions, tools, voice, turn detection and transcription, with no audio formats (the
+    SIP leg negotiates the codec).  The SDK's ``OpenAIRealtimeSIPModel.
+    build_initial_session_payload`` (also reachable under that name); ``overrides`` are SDK
+    settings laid over the run's and the connection's initial ones."""
+    from rtagents.config import SessionSettings
+    from rtagents.context import RunContextWrapper
+    from rtagents.models._model import connection_config
+
+    config = RealtimeRunConfig.coerce(run_config)
+    connection = connection_config(config.model, model_config)
+    initial = {**((model_config or {}).get("initial_model_settings") or {}), **(overrides or {})}
+    settings = SessionSettings.build(config, initial, attach_to_call=True)
+    resolved = await agent.resolve(RunContextWrapper(context))
+    session = settings.for_agent(resolved, initial=True)
+    if session.model is None and connection.model is not None:
+        session = attrs.evolve(session, model=connection.model)
+    payload: dict[str, Any] = session.to_wire()
+    return payload
+
+
+# The SDK's spelling: a static method of the SIP model (defined here, above the models layer,
+# because a session's settings are built from the run config).
+OpenAIRealtimeSIPModel.build_initial_session_payload = staticmethod(  # type: ignore[attr-defined]
+    build_initial_session_payload
+)

@@ -123,7 +123,9 @@ class RealtimeSession:
         self._events = EventQueue(config.event_queue_size, RealtimeEventInfo(self.context))
         self._listeners = ListenerActor(lambda: self._model.listeners, self._listener_failed)
         assume = config.audio_sink is None and self._tracker is None
-        self._machine = turns.TurnMachine(assume_realtime_playback=assume)
+        self._machine = turns.TurnMachine(
+            assume_realtime_playback=assume, server_plays_audio=connection.call_id is not None
+        )
         self._router = r.ServerEventRouter(
             usage=self.context.usage, raw_events=config.raw_events, settings=self._settings.base
         )

@@ -33,6 +33,7 @@ from rtagents.events import (
     RealtimeAgentStartEvent,
     RealtimeAudioEnd,
     RealtimeConnectionLost,
+    RealtimeDtmf,
     RealtimeError,
     RealtimeInputAudioTimeoutTriggered,
     RealtimeRawModelEvent,
@@ -294,6 +295,9 @@ class ServerEventRouter:
         )
         out.append(Emit(timeout))
 
+    def _on_dtmf(self, event: Any, agent: Any, out: list[Effect]) -> None:
+        out.append(Emit(RealtimeDtmf(event.event)))
+
     def _on_error(self, event: Any, agent: Any, out: list[Effect]) -> None:
         error = event.error
         ours = (error.event_id or "").startswith(CANCEL_ID)
@@ -368,6 +372,7 @@ _HANDLERS: dict[type, _Handler] = {
     p.ConversationItemDeleted: R._on_deleted,
     p.InputAudioTranscriptionCompleted: R._on_transcript,
     p.InputAudioBufferTimeoutTriggered: R._on_timeout,
+    p.InputAudioBufferDtmfEventReceived: R._on_dtmf,
     p.ErrorEvent: R._on_error,
     p.ServerProtocolError: R._on_protocol_error,
     LinkClosed: R._on_link_closed,

@@ -131,13 +131,16 @@ Handler: TypeAlias = Callable[["TurnMachine", TurnInput, float], Outcome]
 @attrs.define
 class TurnMachine:
     """See the module docstring.  ``server_cancels_on_speech``: the session's server VAD has
-    ``interrupt_response`` on, so a server ``speech_started`` cancels the response by itself."""
+    ``interrupt_response`` on, so a server ``speech_started`` cancels the response by itself.
+    ``server_plays_audio``: the server plays the agent's audio itself (a SIP call) and knows
+    what the caller heard, so a barge-in truncates nothing from here."""
 
     server_cancels_on_speech: bool = True
     response_timeout: float = 30.0
     slack: float = 1.0
     cancel_timeout: float = 5.0
     assume_realtime_playback: bool = False
+    server_plays_audio: bool = False
     state: TurnState = attrs.field(init=False, default=TurnState.IDLE)
     user_speaking: bool = attrs.field(init=False, default=False)
     response_id: str | None = attrs.field(init=False, default=None)  # running response
@@ -255,8 +258,9 @@ class TurnMachine:
             return S.INTERRUPTED, actions
         return self._after_agent(), actions
 
-    @staticmethod
-    def _truncate(pending: _PendingTruncate) -> list[TurnAction]:
+    def _truncate(self, pending: _PendingTruncate) -> list[TurnAction]:
+        if self.server_plays_audio:
+            return []  # the server truncates at what it played
         heard = min(pending.played_ms, pending.received_ms)
         if heard >= pending.received_ms - 0.5:
             return []  # everything it had was heard

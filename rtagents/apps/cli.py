@@ -16,6 +16,10 @@ Sub-commands that exist today:
   (``rtagents[web]``): the voice webhook at ``POST /twilio/voice``, the calls' Media Streams at
   ``/twilio/media``, ``X-Twilio-Signature`` checked with ``TWILIO_AUTH_TOKEN``; prints
   ``listening on http://HOST:PORT`` first.
+* ``rtagents serve sip [AGENT]`` — the agent answering a SIP trunk through OpenAI's SIP calls
+  (``rtagents[web]``; needs ``OPENAI_API_KEY`` and ``OPENAI_WEBHOOK_SECRET``): the signed
+  ``realtime.call.incoming`` webhook at ``POST /openai/webhook``, each call accepted with the
+  agent's session and run over its ``?call_id=`` WebSocket.
 * ``rtagents info`` — the installed version and the native kernel build in use.
 * ``rtagents local-server`` — a local OpenAI-Realtime-protocol server for development and
   tests: the deterministic scripted responder, or with ``--speech`` the offline speech model
@@ -169,12 +173,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     web.set_defaults(run=_web)
     serve_command = commands.add_parser(
         "serve",
-        help="serve any agent to phone calls (rtagents serve twilio)",
+        help="serve any agent to phone calls (rtagents serve twilio | sip)",
         description="Serve AGENT to phone calls.",
     )
     from rtagents.phone.cli import add_serve_arguments
+    from rtagents.phone.sip_cli import add_serve_arguments as add_sip_arguments
 
-    add_serve_arguments(serve_command.add_subparsers(dest="server", required=True))
+    servers = serve_command.add_subparsers(dest="server", required=True)
+    add_serve_arguments(servers)
+    add_sip_arguments(servers)
     commands.add_parser("info", help="show the version and the native kernel build").set_defaults(
         run=_info
     )

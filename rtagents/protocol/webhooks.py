@@ -43,6 +43,11 @@ class SignatureError(ValueError):
     """A request's signature does not check out; the message says why (never the secret)."""
 
 
+class WebhookReplay(SignatureError):
+    """A correctly signed delivery whose ``webhook-id`` was already accepted: a replay, or the
+    sender's retry of a delivery we handled (answer 2xx and do nothing)."""
+
+
 # -- Twilio --------------------------------------------------------------------------------------
 
 
@@ -177,7 +182,7 @@ class StandardWebhookVerifier:
         else:
             raise SignatureError("webhook-signature does not match the body")
         if webhook_id in self._seen:
-            raise SignatureError("webhook-id was already delivered (a replay)")
+            raise WebhookReplay("webhook-id was already delivered (a replay)")
         self._seen[webhook_id] = now
         while len(self._seen) > self._remember:
             self._seen.popitem(last=False)

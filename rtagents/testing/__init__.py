@@ -13,7 +13,10 @@
 * :func:`open_fake_chat_server` — a fake OpenAI-compatible chat-completions endpoint
   (:class:`FakeReply` scripts its answers) for testing chat brains;
 * :class:`FakeTwilioPeer` — Twilio's end of a Media Streams call (caller audio at real time,
-  marks echoed as :class:`RemotePlayer` plays the agent's audio, ``clear`` obeyed, DTMF, hang-up).
+  marks echoed as :class:`RemotePlayer` plays the agent's audio, ``clear`` obeyed, DTMF, hang-up);
+* :class:`FakeSipProvider` — OpenAI's side of SIP calls (signed ``realtime.call.incoming``
+  webhooks, the Calls API, each call's media leg on the local server and its ``?call_id=``
+  control socket), in memory or on real sockets (:func:`provider_app`); needs ``httpx``.
 """
 
 from rtagents.local import LocalServer as LocalServer
@@ -41,12 +44,17 @@ from ._turns import TurnsResponder as TurnsResponder
 from ._twilio_peer import FakeTwilioPeer as FakeTwilioPeer
 from ._twilio_peer import RemotePlayer as RemotePlayer
 
+_SIP = ("FAKE_API", "FakeSipCall", "FakeSipProvider", "deliver_to", "provider_app")
+
 __all__ = [
+    "FAKE_API",
     "ChaosModel",
     "FakeAudioSink",
     "FakeAudioSource",
     "FakeChatServer",
     "FakeReply",
+    "FakeSipCall",
+    "FakeSipProvider",
     "FakeTwilioPeer",
     "Fault",
     "LocalModel",
@@ -59,10 +67,20 @@ __all__ = [
     "TurnsResponder",
     "UnexpectedSend",
     "chaos_model",
+    "deliver_to",
     "local_model",
     "open_fake_chat_server",
     "open_local_realtime_server",
+    "provider_app",
     "server_events",
     "silence",
     "voice",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name in _SIP:  # imported on first use: it needs httpx
+        from . import _sip
+
+        return getattr(_sip, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

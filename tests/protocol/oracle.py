@@ -76,3 +76,17 @@ def assert_valid_server_event(wire: dict[str, Any]) -> None:
 def parse_server_event(wire: dict[str, Any]) -> Any:
     """Lenient, for frames a real server sends (it may be ahead of the types)."""
     return SERVER_EVENT.validate_python(wire)
+
+
+def assert_valid_sip_webhook(wire: dict[str, Any]) -> None:
+    """Strict, for the ``realtime.call.incoming`` webhook bodies our fakes send."""
+    from openai.types.webhooks import RealtimeCallIncomingWebhookEvent
+
+    _check_strict(TypeAdapter(RealtimeCallIncomingWebhookEvent), wire)
+
+
+def assert_valid_session_create(wire: dict[str, Any]) -> None:
+    """Strict, for a Calls API accept body (a GA session create request)."""
+    from openai.types.realtime import RealtimeSessionCreateRequest
+
+    _check_strict(TypeAdapter(RealtimeSessionCreateRequest), wire)
