@@ -8,21 +8,25 @@ speaks 1 s in every 4 s (20 ms μ-law frames at real time, each call at its own 
 every call takes turns; the agent's answers come back paced, with marks, as Twilio would get
 them.
 
-Reported per N (μ-law passthrough: the calls' audio is never transcoded): the server's CPU
-per call-second (from ``/proc``), its RSS per call; outbound pacing jitter — how late the
-server's writer woke against its paced schedule (p50/p99: the worst call's p99 and the median
-call's p50, from the server's ``--stats`` endpoint); underruns at the peer (the fake Twilio's
-buffer ran dry inside an answer: count and p99 length — the model's own delivery shows here
-too, since the scripted model streams in real time); inbound handling (a caller frame read →
-queued for the model, worst call's p99); outbound audio dropped; answers heard vs expected.
+Reported per audio mode (``--audio``: ``pcmu``, μ-law passthrough — the calls' audio is never
+transcoded — and ``pcm16``, the PCM mode — each call's session audio is PCM16 at 24 kHz, every
+caller frame and agent delta converted by the fused native kernels; a fresh server per mode)
+and per N: the server's CPU per call-second (from ``/proc``), its RSS per call; outbound pacing
+jitter — how late the server's writer woke against its paced schedule (p50/p99: the worst
+call's p99 and the median call's p50, from the server's ``--stats`` endpoint); underruns at the
+peer (the fake Twilio's buffer ran dry inside an answer: count and p99 length — the model's own
+delivery shows here too, since the scripted model streams in real time); inbound handling (a
+caller frame read → queued for the model, worst call's p99); in PCM mode the fused kernels' own
+time per caller frame and per agent delta (µs, the median call's p50 and the worst call's p99);
+outbound audio dropped; answers heard vs expected.
 Idle calls (connected, silent) give the RSS per idle call.  Escalation stops once a level
 breaks down (jitter p99 over 50 ms, or fewer than half the answers).  Targets: 200 calls per
-core with jitter p99 ≤ 5 ms and no drops; ≤ 2 MiB per idle call.  The PCM mode (transcoding
-for a 16/24 kHz agent) is not built, so it is not measured.  Prints a table, writes
-``phone.json`` and ``phone.png``; ``--quick`` runs N = 1 and 5 briefly (CI).  Nothing here
-asserts a timing.
+core with jitter p99 ≤ 5 ms and no drops; ≤ 2 MiB per idle call (in either mode).  Prints a
+table (a row per mode and N), writes ``phone.json`` and ``phone.png`` (a line per mode);
+``--quick`` runs N = 1 and 5 briefly in both modes (CI).  Nothing here asserts a timing.
 
-Run: ``python -m benchmarks.phone`` (about 8 minutes) or ``--ns 1,10,50``.
+Run: ``python -m benchmarks.phone`` (about 16 minutes: both modes) or
+``--ns 1,10,50 --audio pcmu,pcm16``.
 """
 
 from __future__ import annotations
@@ -190,6 +194,11 @@ def _level(server: subprocess.Popen[str], base: str, n: int, args: argparse.Name
     window = args.seconds
     calls = calls[-n:]
     late = [c["outbound_late_ms"][1] for c in calls]
+    convert = {
+        f"convert_{way}_{stat}_us": _median_or_max(calls, f"convert_{way}_us", stat)
+        for way in ("in", "out")
+        for stat in ("p50", "p99")
+    }
     inbound = [c["inbound_ms"][1] for c in calls]
     cycles = window / (SPEAK_S + QUIET_S)
     result.update(
@@ -204,9 +213,19 @@ def _level(server: subprocess.Popen[str], base: str, n: int, args: argparse.Name
         inbound_p99_ms=max(inbound) if inbound else float("nan"),
         outbound_dropped_ms=sum(c["outbound_dropped_ms"] for c in calls),
         expected_answers=int(n * cycles),
+        **convert,
     )
     del rss1
     return result
+
+
+def _median_or_max(calls: list[dict[str, Any]], key: str, stat: str) -> float:
+    """p50: the median call's; p99: the worst call's (NaN without samples: passthrough)."""
+    index = 0 if stat == "p50" else 1
+    values = sorted(float(c[key][index]) for c in calls if c.get(key, [0, 0, 0])[2] > 0)
+    if not values:
+        return float("nan")
+    return values[len(values) // 2] if stat == "p50" else values[-1]
 
 
 def _meets(r: dict[str, Any]) -> bool:
@@ -223,17 +242,23 @@ def _plot(results: list[dict[str, Any]], path: Path) -> bool:
     plt = common.pyplot()
     if plt is None:
         return False
-    ok = [r for r in results if "failed" not in r]
     fig, (cpu, jitter) = plt.subplots(1, 2, figsize=(11, 4))
-    ns = [r["n"] for r in ok]
-    cpu.plot(ns, [r["cpu_ms_per_call_s"] for r in ok], marker="o")
+    for k, mode in enumerate(dict.fromkeys(r["audio"] for r in results)):
+        ok = [r for r in results if "failed" not in r and r["audio"] == mode]
+        ns, color = [r["n"] for r in ok], f"C{k}"
+        cpu.plot(ns, [r["cpu_ms_per_call_s"] for r in ok], marker="o", color=color, label=mode)
+        late = [r["server_late_p99_ms"] for r in ok]
+        jitter.plot(ns, late, marker="o", color=color, label=f"{mode} pacing jitter p99")
+        underrun = [r["underrun_ms"]["p99"] for r in ok]
+        jitter.plot(
+            ns, underrun, marker="x", linestyle="--", color=color, label=f"{mode} underrun p99"
+        )
     cpu.set(xscale="log", xlabel="calls", ylabel="server CPU ms per call-second")
-    jitter.plot(ns, [r["server_late_p99_ms"] for r in ok], marker="o", label="pacing jitter p99")
-    jitter.plot(ns, [r["underrun_ms"]["p99"] for r in ok], marker="o", label="peer underrun p99")
+    cpu.legend()
     jitter.axhline(JITTER_TARGET_MS, linestyle=":", color="grey")
     jitter.set(xscale="log", yscale="log", xlabel="calls", ylabel="outbound jitter p99 (ms)")
     jitter.legend()
-    fig.suptitle("rtagents serve twilio: μ-law passthrough, one server process")
+    fig.suptitle("rtagents serve twilio: μ-law passthrough vs PCM mode, one server process")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     return True
@@ -245,6 +270,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=4.0)
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--idle-n", type=int, default=100)
+    parser.add_argument(
+        "--audio",
+        default="pcmu,pcm16",
+        help="the calls' audio modes to measure, comma-separated (default: pcmu,pcm16)",
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("."))
     parser.add_argument("--driver", action="store_true", help=argparse.SUPPRESS)
@@ -257,6 +287,9 @@ def main() -> None:
         return
     if args.quick:
         args.ns, args.warmup, args.seconds, args.idle_n = "1,5", 2.0, 4.0, 5
+    modes = [m.strip() for m in args.audio.split(",") if m.strip()]
+    if not modes or any(m not in ("pcmu", "pcm16") for m in modes):
+        parser.error(f"--audio takes pcmu and/or pcm16, not {args.audio!r}")
     args.out.mkdir(parents=True, exist_ok=True)
     script = args.out / "phone_script.json"
     script.write_text(json.dumps({"rules": [{"say": ANSWER}], "ms_per_char": 60, "chunk_ms": 100}))
@@ -268,36 +301,41 @@ def main() -> None:
     )
     server: subprocess.Popen[str] | None = None
     results: list[dict[str, Any]] = []
-    idle: dict[str, Any] = {}
+    idle: dict[str, dict[str, Any]] = {}
     try:
         assert model.stdout is not None
         model_url = model.stdout.readline().split()[-1]
-        server = subprocess.Popen(
-            [sys.executable, "-m", "rtagents", "serve", "twilio", "--port", "0",
-             "--model-url", model_url, "--stats"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
-        assert server.stdout is not None
-        base = server.stdout.readline().split()[-1].rstrip("/")
         env = common.environment()
         print(f"rtagents phone benchmark — python {env['python']}, {env['platform']}")
         print(
             f"{args.seconds:g} s measured after {args.warmup:g} s warm-up; callers speak "
-            f"{SPEAK_S:g} s in every {SPEAK_S + QUIET_S:g} s; μ-law passthrough\n"
+            f"{SPEAK_S:g} s in every {SPEAK_S + QUIET_S:g} s; audio: {', '.join(modes)} "
+            "(pcmu: μ-law passthrough; pcm16: PCM16 24 kHz through the fused kernels)\n"
         )
-        # Idle calls first, on a fresh server: an RSS delta after the loaded levels would hide
-        # in memory those already made the process keep.
-        sys.stderr.write(f"\ridle {args.idle_n} calls ...          ")
-        idle = _level(server, base, args.idle_n, args, idle=True)
-        for n in [int(x) for x in args.ns.split(",")]:
-            sys.stderr.write(f"\r{n} calls ...          ")
-            sys.stderr.flush()
-            result = _level(server, base, n, args)
-            results.append(result)
-            if "failed" in result or result["server_late_p99_ms"] > BROKEN_JITTER_MS:
-                break
-            if result["answers"] < 0.5 * result["expected_answers"]:
-                break
+        for mode in modes:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "rtagents", "serve", "twilio", "--port", "0",
+                 "--model-url", model_url, "--stats", "--audio", mode],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            )  # fmt: skip
+            assert server.stdout is not None
+            base = server.stdout.readline().split()[-1].rstrip("/")
+            # Idle calls first, on a fresh server: an RSS delta after the loaded levels would
+            # hide in memory those already made the process keep.
+            sys.stderr.write(f"\r{mode}: idle {args.idle_n} calls ...          ")
+            idle[mode] = _level(server, base, args.idle_n, args, idle=True)
+            for n in [int(x) for x in args.ns.split(",")]:
+                sys.stderr.write(f"\r{mode}: {n} calls ...          ")
+                sys.stderr.flush()
+                result = {"audio": mode} | _level(server, base, n, args)
+                results.append(result)
+                if "failed" in result or result["server_late_p99_ms"] > BROKEN_JITTER_MS:
+                    break
+                if result["answers"] < 0.5 * result["expected_answers"]:
+                    break
+            server.terminate()
+            server.wait(timeout=30)
+            server = None
         sys.stderr.write("\r" + " " * 40 + "\r")
     finally:
         for process in (server, model):
@@ -306,6 +344,7 @@ def main() -> None:
                 process.wait(timeout=30)
     rows = [
         [
+            r["audio"],
             r["n"],
             r.get("cpu_ms_per_call_s"),
             r.get("cpu_share"),
@@ -314,33 +353,45 @@ def main() -> None:
             r.get("underruns"),
             r.get("underrun_ms", {}).get("p99"),
             r.get("inbound_p99_ms"),
+            r.get("convert_in_p50_us"),
+            r.get("convert_in_p99_us"),
+            r.get("convert_out_p50_us"),
+            r.get("convert_out_p99_us"),
             r.get("outbound_dropped_ms"),
             f"{r.get('answers')}/{r.get('expected_answers')}",
             r.get("rss_mib_per_call"),
         ]
         if "failed" not in r
-        else [r["n"], f"failed: {r['failed']}"] + [None] * 9
+        else [r["audio"], r["n"], f"failed: {r['failed']}"] + [None] * 13
         for r in results
     ]
     headers = [
-        *("calls", "CPU ms/call-s", "CPU share", "jitter p50", "jitter p99", "underruns"),
-        *("underrun p99", "inbound p99", "dropped ms", "answers", "RSS MiB/call"),
+        *("audio", "calls", "CPU ms/call-s", "CPU share", "jitter p50", "jitter p99"),
+        *("underruns", "underrun p99", "inbound p99", "conv in p50 µs", "conv in p99 µs"),
+        *("conv out p50 µs", "conv out p99 µs", "dropped ms", "answers", "RSS MiB/call"),
     ]
-    title = "Per-call cost (ms; jitter: the server's paced sends; underruns: at the fake Twilio)"
-    print(common.table(headers, rows, title))
-    best = [r["n"] for r in results if _meets(r)]
-    print(
-        f"\nLargest N meeting the targets (jitter p99 ≤ {JITTER_TARGET_MS:g} ms, no drops, no "
-        f"underruns, answers ≥ 80%): {max(best) if best else 'none'}"
+    title = (
+        "Per-call cost (ms; jitter: the server's paced sends; underruns: at the fake Twilio; "
+        "conv: the fused kernels per caller frame / agent delta, PCM mode only)"
     )
-    if "failed" not in idle:
-        print(f"Idle calls: {idle.get('rss_mib_per_call', float('nan')):.3f} MiB RSS per call")
+    print(common.table(headers, rows, title))
+    print()
+    for mode in modes:
+        best = [r["n"] for r in results if r["audio"] == mode and _meets(r)]
+        print(
+            f"{mode}: largest N meeting the targets (jitter p99 ≤ {JITTER_TARGET_MS:g} ms, no "
+            f"drops, no underruns, answers ≥ 80%): {max(best) if best else 'none'}"
+        )
+    for mode, level in idle.items():
+        if "failed" not in level:
+            rss = level.get("rss_mib_per_call", float("nan"))
+            print(f"{mode}: idle calls {rss:.3f} MiB RSS per call")
     data: dict[str, Any] = {"environment": common.environment()}
     data |= {"args": vars(args) | {"out": str(args.out)}, "results": results, "idle": idle}
     common.write_json(args.out / "phone.json", data)
     if _plot(results, args.out / "phone.png"):
         print(f"\nwrote {args.out / 'phone.json'} and {args.out / 'phone.png'}")
-    if any("failed" in r for r in results) or "failed" in idle:
+    if any("failed" in r for r in results) or any("failed" in v for v in idle.values()):
         raise SystemExit("a level failed")
 
 

@@ -9,7 +9,8 @@ with ``OPENAI_API_KEY`` or ``--model openai``, else the embedded offline speech 
 agent but the demo's); serves its ASGI app with hypercorn's trio worker on a socket it bound
 itself, so a busy port is a one-line error (:func:`serve_app`); and runs until Ctrl-C or
 SIGTERM (:func:`run_until_signal`: status 0, or 2 with one line on stderr for what the user can
-fix).  Nothing from Starlette or hypercorn is imported until a command runs.
+fix).  Nothing from Starlette or hypercorn is imported until a command runs.  ``--workers N``
+(N processes on one port) is :mod:`rtagents.apps.workers`.
 """
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ async def open_model(
     return OpenAIRealtimeConfig(url=server.url, api_key="local"), server
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to (host, port), not yet listening.  Raises ``OSError`` (and leaves
+def listening_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A TCP socket bound to (host, port), not yet listening; with `reuse_port`, one of the
+    ``SO_REUSEPORT`` sockets sharing the port (``--workers``).  Raises ``OSError`` (and leaves
     nothing open) when it cannot be."""
     family, kind, _, _, address = socket.getaddrinfo(
         host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -85,6 +87,8 @@ def listening_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, kind)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(address)
     except OSError:
@@ -104,15 +108,18 @@ def page_url(bound: str, host: str) -> str:
     return f"{scheme}://{address}:{port}/"
 
 
-async def serve_app(nursery: trio.Nursery, app: Any, host: str, port: int) -> str:
-    """Serve ``app`` (ASGI) with hypercorn's trio worker in ``nursery``; returns its URL."""
+async def serve_app(
+    nursery: trio.Nursery, app: Any, host: str, port: int, *, reuse_port: bool = False
+) -> str:
+    """Serve ``app`` (ASGI) with hypercorn's trio worker in ``nursery``; returns its URL.
+    `reuse_port`: share the port with the other workers of ``--workers``."""
     try:
         from hypercorn.config import Config
         from hypercorn.trio import serve
     except ImportError as exc:  # pragma: no cover - the [web] extra is missing
         raise ServeError(f"{exc.name or exc} is missing: {EXTRA}") from exc
     try:
-        sock = listening_socket(host, port)
+        sock = listening_socket(host, port, reuse_port=reuse_port)
     except OSError as exc:
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     hyper = Config()

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -50,7 +51,7 @@ from rtagents.apps.loader import DEMO_AGENT, AgentLike, resolve_agent
 from rtagents.apps.loader import one_line as _one_line
 from rtagents.config import RealtimeRunConfig
 from rtagents.models import RealtimeModel, RealtimeModelConfig
-from rtagents.phone.bridge import CallOptions, CallStatistics, TwilioCall
+from rtagents.phone.bridge import AudioMode, CallOptions, CallStatistics, TwilioCall
 from rtagents.phone.twiml import connect_stream_twiml
 from rtagents.protocol.webhooks import SignatureError, verify_twilio
 
@@ -193,6 +194,7 @@ class PhoneCalls:
         """Every open and recently ended call's statistics, as JSON."""
         calls = [*self.recent, *(call.statistics() for call in self.calls)]
         body = {
+            "pid": os.getpid(),  # which worker answered (rtagents serve twilio --workers N)
             "open": len(self.calls),
             "refused": self.refused,
             "calls": [attrs.asdict(c) for c in calls],
@@ -244,22 +246,27 @@ def create_twilio_app(
     max_calls: int = 1000,
     options: CallOptions | None = None,
     stats: bool = False,
+    audio: AudioMode | None = None,
 ) -> Starlette:
     """``POST /twilio/voice`` (the TwiML) and ``WS /twilio/media`` (the calls) for `agent`: a
     spec (``"module:attr"``, ``"file.py:attr"``; ``None``: the demo agent), a
     ``RealtimeAgent``, or a factory (called per call with its
     :class:`~rtagents.phone.CallInfo`; may be async).
 
-    `config` is each call's run config (its audio is the call's: μ-law, no source or sink);
+    `config` is each call's run config (its audio is the call's, see `audio`; no source or sink);
     `model` makes each call's model (one per call); `model_config` the SDK's connection dict;
     `auth_token` Twilio's, to check ``X-Twilio-Signature`` (None: not checked, logged once);
     `public_url` where Twilio reaches this server (``https://host``, its path unused; default: each
     request's forwarded or own host); `recording_dir` a stereo WAV per call there; `stats`
     serves ``GET /twilio/stats`` (JSON: each open and recently ended call's statistics — call
-    sids included, so only where the operator can reach it).  Raises
-    :class:`~rtagents.apps.loader.AgentLoadError` for a spec that names no agent."""
+    sids included, so only where the operator can reach it); `audio` the calls' session audio
+    (``CallOptions.audio``, overriding `options`'): ``"pcmu"`` (μ-law 8 kHz passed through, the
+    default) or ``"pcm16"`` (PCM16 24 kHz, converted per call by the fused native kernels).
+    Raises :class:`~rtagents.apps.loader.AgentLoadError` for a spec that names no agent."""
     if max_calls < 1:
         raise ValueError("max_calls must be at least 1")
+    if audio is not None:
+        options = attrs.evolve(options or CallOptions(), audio=audio)  # (validated there)
     if public_url is not None and urlsplit(public_url).scheme not in ("https", "http", "wss", "ws"):
         raise ValueError(f"public_url must be an https:// URL, not {public_url!r}")
     source = resolve_agent(agent)
