@@ -16,7 +16,10 @@
   marks echoed as :class:`RemotePlayer` plays the agent's audio, ``clear`` obeyed, DTMF, hang-up);
 * :class:`FakeSipProvider` — OpenAI's side of SIP calls (signed ``realtime.call.incoming``
   webhooks, the Calls API, each call's media leg on the local server and its ``?call_id=``
-  control socket), in memory or on real sockets (:func:`provider_app`); needs ``httpx``.
+  control socket), in memory or on real sockets (:func:`provider_app`); needs ``httpx``;
+* :mod:`rtagents.testing.corpus` — real speech: five public-domain LibriVox clips with
+  transcripts and word timings (:func:`librivox_clips`), the telephone path
+  (:func:`telephone_ulaw`) and word accuracy (:func:`word_accuracy`).
 """
 
 from rtagents.local import LocalServer as LocalServer
@@ -43,12 +46,18 @@ from ._scripted import UnexpectedSend as UnexpectedSend
 from ._turns import TurnsResponder as TurnsResponder
 from ._twilio_peer import FakeTwilioPeer as FakeTwilioPeer
 from ._twilio_peer import RemotePlayer as RemotePlayer
+from .corpus import Clip as Clip
+from .corpus import librivox_clip as librivox_clip
+from .corpus import librivox_clips as librivox_clips
+from .corpus import telephone_ulaw as telephone_ulaw
+from .corpus import word_accuracy as word_accuracy
 
 _SIP = ("FAKE_API", "FakeSipCall", "FakeSipProvider", "deliver_to", "provider_app")
 
 __all__ = [
     "FAKE_API",
     "ChaosModel",
+    "Clip",
     "FakeAudioSink",
     "FakeAudioSource",
     "FakeChatServer",
@@ -68,13 +77,17 @@ __all__ = [
     "UnexpectedSend",
     "chaos_model",
     "deliver_to",
+    "librivox_clip",
+    "librivox_clips",
     "local_model",
     "open_fake_chat_server",
     "open_local_realtime_server",
     "provider_app",
     "server_events",
     "silence",
+    "telephone_ulaw",
     "voice",
+    "word_accuracy",
 ]
 
 
