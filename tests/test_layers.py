@@ -45,7 +45,7 @@ LAYERS = [
         "rtagents.model_events",
         "rtagents.model_inputs",
     ),
-    ("rtagents.audio",),
+    ("rtagents.audio", "rtagents.detectors"),
     (
         "rtagents._mcp",
         "rtagents.mcp",

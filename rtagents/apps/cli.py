@@ -21,6 +21,8 @@ Sub-commands that exist today:
   ``realtime.call.incoming`` webhook at ``POST /openai/webhook``, each call accepted with the
   agent's session and run over its ``?call_id=`` WebSocket.
 * ``rtagents info`` — the installed version and the native kernel build in use.
+* ``rtagents fetch-models [--dir DIR]`` — the offline turn-detection models (Silero VAD,
+  smart-turn v3), fetched once from the package index, checked and cached.
 * ``rtagents local-server`` — a local OpenAI-Realtime-protocol server for development and
   tests: the deterministic scripted responder, or with ``--speech`` the offline speech model
   (pocketsphinx, a rule-based or chat-completions brain, espeak-ng); prints
@@ -50,6 +52,12 @@ def _info(_: argparse.Namespace) -> int:
         row = "".join(f"{Resampler(a, b).delay_ms:8.3f}" for b in SUPPORTED_RATES)
         print(f"{a:>8}{row}")
     return 0
+
+
+def _fetch_models(args: argparse.Namespace) -> int:
+    from rtagents.detectors.weights import fetch_models_command
+
+    return fetch_models_command(args.dir)
 
 
 def _local_server(args: argparse.Namespace) -> int:
@@ -185,6 +193,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("info", help="show the version and the native kernel build").set_defaults(
         run=_info
     )
+    fetch = commands.add_parser(
+        "fetch-models",
+        help="download the offline turn-detection models once (Silero VAD, smart-turn v3: "
+        "12 MB from the package index, checksummed)",
+    )
+    fetch.add_argument(
+        "--dir",
+        default=None,
+        help="cache directory (default $RTAGENTS_MODELS_DIR or ~/.cache/rtagents/models)",
+    )
+    fetch.set_defaults(run=_fetch_models)
     serve = commands.add_parser(
         "local-server", help="run a local Realtime-protocol server (no key, no network)"
     )
