@@ -19,6 +19,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 import attrs
 
 from rtagents import protocol as p
+from rtagents._core.echo import EchoGateSettings
 from rtagents._core.settings import (
     DEFAULT_MODEL_SETTINGS,
     README_TABLE,
@@ -41,6 +42,7 @@ from rtagents._core.settings import (
     overlay,
     session_config_from_settings,
 )
+from rtagents._core.vad import Detector
 from rtagents.agent import ResolvedAgent
 from rtagents.audio import AudioSink, AudioSource
 from rtagents.context import RunContextWrapper
@@ -50,6 +52,8 @@ from rtagents.models import OpenAIRealtimeConfig, ReconnectPolicy
 
 __all__ = [
     "DEFAULT_MODEL_SETTINGS",
+    "EchoGateSettings",
+    "LocalVad",
     "RealtimeAudioConfig",
     "RealtimeAudioFormat",
     "RealtimeAudioInputConfig",
@@ -157,6 +161,32 @@ def _reconnect(value: object) -> ReconnectPolicy | None:
     raise TypeError("reconnect must be a ReconnectPolicy, a dict of its fields, True or False")
 
 
+#: ``RealtimeRunConfig.local_vad``: on/off, a detector by name, or a detector.
+LocalVad = bool | Literal["energy", "silero"] | Detector
+
+_LOCAL_VADS = "True, False, 'energy', 'silero' or a Detector (an object with rate and feed)"
+
+
+def _check_local_vad(_: Any, __: Any, value: object) -> None:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        if value in ("energy", "silero"):
+            return
+        raise ValueError(f"local_vad must be {_LOCAL_VADS}, not {value!r}")
+    rate = getattr(value, "rate", None)
+    if not callable(getattr(value, "feed", None)) or isinstance(rate, bool):
+        raise TypeError(f"local_vad must be {_LOCAL_VADS}, not {type(value).__name__}")
+    if not isinstance(rate, int) or not 8000 <= rate <= 96000 or rate * 10 % 1000:
+        raise ValueError(
+            f"local_vad detector rate must be 8000–96000 Hz in whole 10 ms, not {rate!r}"
+        )
+
+
+def _echo_gate(value: object) -> EchoGateSettings | None:
+    return EchoGateSettings.coerce(value)
+
+
 def _tool_execution(value: object) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise TypeError("tool_execution must be a dict")
@@ -185,7 +215,16 @@ class RealtimeRunConfig:
 
     Ours: ``model`` (where and how to connect; ``RealtimeRunner.run(model_config=...)`` is laid
     over it), ``audio_source`` / ``audio_sink`` (capture and playback run inside the session),
-    ``local_vad`` (barge-in decided locally, within a frame), ``hooks`` (run hooks),
+    ``local_vad`` (barge-in decided locally, within a frame: ``True`` or ``"energy"`` for the
+    energy detector, ``"silero"`` for Silero VAD — the ``turns`` extra and ``rtagents
+    fetch-models``; without them the energy detector, with one warning —, a
+    :class:`~rtagents._core.vad.Detector` for your own (one session's: it keeps state), or
+    ``False``), ``echo_gate`` (with a sink, the local VAD does not take the agent's own voice
+    coming back through the speaker into the microphone for the user: ``True``, ``False``, or
+    :class:`~rtagents._core.echo.EchoGateSettings` or a dict of its fields — ``coupling_db``, the
+    loudest echo assumed relative to what was played, −6 dB by default, ``margin_db``,
+    ``max_delay_ms``; near-end speech must be louder than that echo to barge in while the agent
+    talks), ``hooks`` (run hooks),
     ``link_factory`` (makes the model link; ``RealtimeRunner(model=...)`` is the SDK's
     spelling), ``raw_events``, ``reconnect`` (a :class:`~rtagents.models.ReconnectPolicy`, a
     dict of its fields, or ``False``: when the model link is lost, reconnect with backoff and
@@ -207,7 +246,8 @@ class RealtimeRunConfig:
     )
     audio_source: AudioSource | None = None
     audio_sink: AudioSink | None = None
-    local_vad: bool = True
+    local_vad: LocalVad = attrs.field(default=True, validator=_check_local_vad)
+    echo_gate: EchoGateSettings | None = attrs.field(factory=EchoGateSettings, converter=_echo_gate)
     event_queue_size: int = 512
     uplink_queue_frames: int = 50  # 1 s of 20 ms frames
     raw_events: bool = True

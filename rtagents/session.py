@@ -48,6 +48,7 @@ from rtagents._agency import Agency
 from rtagents._agency.statistics import SessionStatistics
 from rtagents._core import router as r
 from rtagents._core import turns
+from rtagents._core.echo import EchoGate
 from rtagents._core.link_events import LinkClosed
 from rtagents._core.restore import restore_events
 from rtagents._core.settings import format_name
@@ -55,7 +56,7 @@ from rtagents.actors import CaptureActor, PlaybackActor, PlaybackPosition, VadAc
 from rtagents.actors.app_events import EventQueue
 from rtagents.actors.listeners import ListenerActor
 from rtagents.actors.uplink import Uplink
-from rtagents.actors.vad import VadSpeechStarted, VadSpeechStopped
+from rtagents.actors.vad import VadSpeechStarted, VadSpeechStopped, make_detector
 from rtagents.agent import RealtimeAgent, ResolvedAgent
 from rtagents.audio import AudioFrame, CallRecorder, RecordingSink, RecordingTap
 from rtagents.config import (
@@ -185,18 +186,23 @@ class RealtimeSession:
                 config.recording_path, rate=config.recording_rate, start=trio.current_time()
             )
             await nursery.start(self._recorder.run)
+        detector = make_detector(config.local_vad)  # (Silero: loads its model once)
+        gate = None
         if config.audio_sink is not None:
             sink = config.audio_sink
             if self._recorder is not None:
                 sink = RecordingSink(sink, self._recorder)
+            if detector is not None and config.echo_gate is not None:
+                gate = EchoGate(config.echo_gate)  # the agent's voice in the mic is not the user
             self._playback = PlaybackActor(
                 sink,
                 input_format=self._router.output_format,
                 on_progress=self._on_playback,
+                on_played=gate.played if gate is not None else None,
             )
             await nursery.start(self._playback.run)
-        if config.local_vad:
-            self._vad = VadActor(None, self._on_vad)  # fed by capture and send_audio, inline
+        if detector is not None:  # fed by capture and send_audio, inline
+            self._vad = VadActor(None, self._on_vad, detector=detector, echo_gate=gate)
         await nursery.start(self._run_link)
         self._link_scope.shield = True
         await self._agency.switch_to(self.starting_agent, initial=True)

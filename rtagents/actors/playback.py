@@ -24,17 +24,23 @@ built from the audio of the playing item that would have come next (a linear ram
 click).  So the last agent sample reaches a paced sink within ``frame_ms + fade_ms`` of the
 call: 18 ms with the defaults (10 ms frames, 8 ms fade).  Audio that arrives later for an
 interrupted item is dropped and counted; a new item plays normally.
+
+``on_played`` (the session's echo gate, :mod:`rtagents._core.echo`) is told what is handed to
+the sink just before each write — agent frames and fades alike: the trio time the write starts
+(a paced sink starts playing it then) and the levels (dBFS) of its 10 ms pieces (one pass of the
+native kernel per frame).
 """
 
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import attrs
 import numpy as np
 import trio
 
+from rtagents._core.echo import pcm_levels
 from rtagents.audio.convert import Decoder
 from rtagents.audio.sinks import AudioSink
 from rtagents.protocol import AudioFormat
@@ -104,6 +110,7 @@ class PlaybackActor:
         capacity_ms: int = 120_000,
         fade_ms: int = 8,
         on_progress: Callable[[PlaybackPosition | None], None] | None = None,
+        on_played: Callable[[float, Sequence[float]], None] | None = None,
     ) -> None:
         if frame_ms <= 0 or sink.rate * frame_ms % 1000:
             raise ValueError(f"frame_ms={frame_ms} is not a whole number of samples")
@@ -116,6 +123,7 @@ class PlaybackActor:
         self.capacity_ms = capacity_ms
         self.fade_ms = fade_ms
         self.on_progress = on_progress
+        self.on_played = on_played
         self._frame_bytes = sink.rate * frame_ms // 1000 * 2
         self._queue: collections.deque[_Frame] = collections.deque()
         self._queued_bytes = 0  # exact (bytes, not a sum of float milliseconds)
@@ -264,7 +272,7 @@ class PlaybackActor:
         while True:
             if self._fade is not None:
                 fade, self._fade = self._fade, None
-                await self.sink.write(fade)
+                await self._write(fade)
                 if self._queue:  # a new item came during the fade: it starts from idle
                     self._idle = True
                 continue
@@ -281,7 +289,7 @@ class PlaybackActor:
             self._queued_bytes -= len(frame.pcm)
             self._idle = False
             self._position = PlaybackPosition(frame.item_id, frame.content_index, frame.end_ms)
-            await self.sink.write(frame.pcm)
+            await self._write(frame.pcm)
             self._counts["frames"] += 1
             self._ms["written"] += ms
             if frame.item_id in self._interrupted:
@@ -290,6 +298,11 @@ class PlaybackActor:
                 self.on_progress(self._position)
             if not self._queue and self._key is not None and self._key[0] not in self._ended:
                 self._counts["underruns"] += 1  # more audio is due but none is here
+
+    async def _write(self, pcm: bytes) -> None:
+        if self.on_played is not None:
+            self.on_played(trio.current_time(), pcm_levels(pcm, self.sink.rate))
+        await self.sink.write(pcm)
 
     async def _prebuffer(self) -> None:
         """Wait for the jitter buffer: prebuffer_ms queued, the item ended, or two frames'
