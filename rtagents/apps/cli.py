@@ -71,6 +71,7 @@ def _local_server(args: argparse.Namespace) -> int:
         Responder,
         ScriptedResponder,
         Transcriber,
+        load_detection,
         serve_local_realtime,
     )
 
@@ -102,6 +103,9 @@ def _local_server(args: argparse.Namespace) -> int:
     if args.pace is not None and args.pace < 0:
         print("rtagents local-server: --pace must be >= 0", file=sys.stderr)
         return 2
+    detection = load_detection(args.vad, args.turn_model or "off")
+    for note in detection.notes:
+        print(f"rtagents local-server: {note}", file=sys.stderr)
 
     async def run() -> None:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as stop:
@@ -115,6 +119,7 @@ def _local_server(args: argparse.Namespace) -> int:
                         pace=args.pace,
                         transcriber=transcriber,
                         keep_closed=0,  # nobody can read them from here: free them
+                        detection=detection,
                     )
                 )
                 print(f"listening on {server.url}", flush=True)
@@ -229,6 +234,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="hear and speak: the offline speech model of `rtagents demo` (rtagents[local])",
     )
     add_speech_arguments(serve)
+    serve.add_argument(
+        "--vad",
+        choices=("energy", "silero", "auto"),
+        default="energy",
+        help="the server VAD's frame classifier: energy (default), silero (rtagents[turns] and "
+        "`rtagents fetch-models`), or auto (silero when it is here)",
+    )
     serve.set_defaults(run=_local_server)
     args = parser.parse_args(argv)
     result: int = args.run(args)

@@ -535,8 +535,13 @@ async def _start_local_model(
         from rtagents.testing import local_model
 
         model = build()
-        memory = local_model(model.responder, transcriber=model.recognizer)
+        detection = load_turn_detection(printer, args, fetch=False)
+        memory = local_model(model.responder, transcriber=model.recognizer, detection=detection)
         return memory.server, memory.link_factory
+    detection = await trio.to_thread.run_sync(
+        functools.partial(load_turn_detection, printer, args, fetch=True),
+        abandon_on_cancel=True,
+    )
     nursery.start_soon(progress)
     try:
         # (abandoned on Ctrl-C: a warm-up has nothing to clean up)
@@ -554,9 +559,47 @@ async def _start_local_model(
             serve_local_realtime,
             responder=model.responder,
             transcriber=model.recognizer,
+            detection=detection,
         )
     )
     return server, None
+
+
+def load_turn_detection(printer: Printer, args: argparse.Namespace, *, fetch: bool) -> Any:
+    """The local model's turn detection: smart-turn for ``semantic_vad`` (what sessions ask for
+    by default) when onnxruntime is here, its weights fetched once on first use when `fetch`
+    (checksummed, cached; about 12 MB from the package index, with progress); otherwise
+    ``semantic_vad`` timed as server VAD, said once.  Runs on a worker thread (it may download
+    and it loads the model)."""
+    import importlib.util
+
+    from rtagents.detectors import SMART_TURN, WeightsError, fetch_weights, weights_path
+    from rtagents.local import load_detection
+
+    turn_model = getattr(args, "turn_model", None) or "auto"
+    if turn_model == "off":
+        printer.say("turns:   semantic_vad timed as server_vad (--turn-model off)")
+        return load_detection("energy", "off")
+    if fetch and importlib.util.find_spec("onnxruntime") and weights_path(SMART_TURN) is None:
+        printer.say("turns:   fetching the end-of-turn model once (12 MB, cached) ...")
+        shown = [-1]
+
+        def progress(done: int, total: int) -> None:
+            tenth = done * 10 // total if total else 0
+            if tenth > shown[0]:
+                shown[0] = tenth
+                printer.say(f"turns:   {tenth * 10}%")
+
+        try:
+            fetch_weights(names=[SMART_TURN], progress=progress)
+        except WeightsError as exc:
+            printer.say(f"turns:   could not fetch it: {exc}")
+    detection = load_detection("energy", "auto")
+    for note in detection.notes:
+        printer.say(f"turns:   {note}")
+    if not detection.notes:
+        printer.say("turns:   semantic_vad with smart-turn v3 (end of turn judged, not timed)")
+    return detection
 
 
 def _has_devices() -> bool:
@@ -586,6 +629,14 @@ def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="recognize with pocketsphinx's open English model instead of the demo's grammar "
         "(much less accurate)",
+    )
+    parser.add_argument(
+        "--turn-model",
+        choices=("off", "auto"),
+        default=None,
+        help="semantic_vad's end-of-turn model: auto (smart-turn v3 when onnxruntime is here, "
+        "fetched once; the default of the commands that start the local model) or off "
+        "(semantic_vad timed as server_vad; rtagents local-server's default)",
     )
 
 

@@ -6,6 +6,10 @@ rule-based (a synthetic voice-like signal, not speech).  With a :class:`Transcri
 also hears: :mod:`rtagents.local.speech` has the offline speech cascade (pocketsphinx ears, a
 rule-based or chat-completions brain, an espeak-ng voice) behind ``rtagents demo``.
 
+Turn detection is server VAD over an energy classifier by default; :func:`load_detection` gives
+a server Silero's classifier and smart-turn for ``semantic_vad`` (``rtagents local-server --vad
+--turn-model``; the models come from ``rtagents fetch-models``).
+
 Every connection is bounded (:class:`Limits`: handshake time, message size, event and byte
 budgets, a client that stops reading) and so is every session (input buffer, conversation, a
 response's length), so one client cannot stall or exhaust the server for the others.
@@ -13,6 +17,8 @@ response's length), so one client cannot stall or exhaust the server for the oth
 
 from ._config import DEFAULT_SESSION as DEFAULT_SESSION
 from ._core import ServerSession as ServerSession
+from ._detection import Detection as Detection
+from ._detection import load_detection as load_detection
 from ._limits import Limits as Limits
 from ._responders import CallTool as CallTool
 from ._responders import Responder as Responder
@@ -35,6 +41,7 @@ from ._vad import EnergyVad as EnergyVad
 __all__ = [
     "DEFAULT_SESSION",
     "CallTool",
+    "Detection",
     "EnergyVad",
     "Limits",
     "LocalServer",
@@ -50,6 +57,7 @@ __all__ = [
     "Timeline",
     "Transcriber",
     "Utterance",
+    "load_detection",
     "open_local_realtime_server",
     "serve_local_realtime",
     "synthetic_voice",

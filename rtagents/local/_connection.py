@@ -21,7 +21,12 @@ A :class:`Connection` runs these tasks in its own nursery:
   ends with ``session.finish_response`` → ``response.done``.  A responder that raises
   :class:`ResponderError` fails its response (``failed``, with its message); any other
   exception does too, after an ``error`` event (code ``responder_failed``) naming it;
-* with a :class:`Transcriber`, the **ears** task (see _transcriber.py).
+* with a :class:`Transcriber`, the **ears** task (see _transcriber.py);
+* with a turn model (a :class:`TurnJudge`), the **judge** task: it answers the session's
+  newest :class:`~._turns.TurnQuery` (a ``semantic_vad`` candidate end) by running the model on a
+  worker thread — one decision at a time per connection, and a newer query replaces one still
+  waiting, so a connection never queues more than one — and hands the probability back to the
+  session, whose outcome may end the turn and start a response.
 
 The server never waits on one client forever.  A **watchdog** task gives up on a client
 whose socket has not taken a message for ``slow_client_timeout`` seconds (it reads nothing),
@@ -39,19 +44,22 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 import attrs
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
 from rtagents import protocol as p
+from rtagents.audio.threads import virtual_time_stands_still
 
 from ._common import StartResponse, StopResponse
-from ._core import ServerSession
+from ._core import Outcome, ServerSession
 from ._limits import Budget, Limits
 from ._responders import CallTool, Responder, ResponderError, ResponseContext
 from ._timeline import Timeline
 from ._transcriber import Ears, Transcriber
+from ._turns import TurnQuery
 
 logger = logging.getLogger("rtagents.local")
 
@@ -112,6 +120,13 @@ class Outbox:
         self._ready.unpark_all()
 
 
+class TurnJudge(Protocol):
+    """A turn-completion model (e.g. smart-turn): the probability that the user has finished,
+    from PCM16 at ``rate`` (blocking: it runs on a worker thread)."""
+
+    def probability(self, pcm16: bytes, rate: int) -> float: ...
+
+
 @attrs.define(eq=False)
 class Connection:
     ws: WebSocketConnection
@@ -121,6 +136,8 @@ class Connection:
     transcriber: Transcriber | None = None
     timeline: Timeline = attrs.field(factory=Timeline)
     limits: Limits = attrs.field(factory=Limits)
+    judge: TurnJudge | None = None
+    judge_limiter: trio.CapacityLimiter | None = None  # shared by a server's connections
     #: How the connection is to be closed (1000 unless the server gave up on the client).
     close_code: int = attrs.field(init=False, default=1000)
     close_reason: str | None = attrs.field(init=False, default=None)
@@ -132,6 +149,8 @@ class Connection:
     # The watchdog's view of the writer: since when the frame in flight has been sending.
     _sending_since: float | None = attrs.field(init=False, default=None)
     _send_started: trio.Event = attrs.field(init=False, factory=trio.Event)
+    _query: TurnQuery | None = attrs.field(init=False, default=None)  # the newest, unjudged
+    _query_ready: trio.Event = attrs.field(init=False, factory=trio.Event)
 
     def __attrs_post_init__(self) -> None:
         self._outbox = Outbox(self.limits.send_queue_batches, self.limits.send_queue_bytes)
@@ -147,6 +166,8 @@ class Connection:
                             self.session, self.transcriber, self._send, self.timeline.mark
                         )
                         await nursery.start(self._ears.run)
+                    if self.judge is not None:
+                        nursery.start_soon(self._judge, nursery)
                     await self._send(self.session.opened())
                     await self._read(nursery)
                 except ConnectionClosed:
@@ -190,24 +211,51 @@ class Connection:
                     self.session.error(f"{type(exc).__name__}: {exc}", code="internal_error")
                 )
                 continue
-            for event in outcome.events:
-                if isinstance(event, p.InputAudioBufferSpeechStarted):
-                    self.timeline.mark("speech_started", event.item_id)
-                elif isinstance(event, p.InputAudioBufferSpeechStopped):
-                    self.timeline.mark("speech_stopped", event.item_id)
-            await self._send(outcome.events)
-            if outcome.user_audio and self._ears is not None:
-                await self._ears.put(outcome.user_audio)
-            action = outcome.action
-            if isinstance(action, StartResponse):
-                await self._send(self.session.begin_response(action))
-                nursery.start_soon(self._respond)
-            elif isinstance(action, StopResponse) and self._response_scope is not None:
-                was_speech = any(
-                    isinstance(e, p.InputAudioBufferSpeechStarted) for e in outcome.events
-                )
-                self._cancel_reason = "turn_detected" if was_speech else "client_cancelled"
-                self._response_scope.cancel()
+            await self._carry_out(outcome, nursery)
+
+    async def _carry_out(self, outcome: Outcome, nursery: trio.Nursery) -> None:
+        """Send an outcome's events and do what it asks: transcribe, judge, respond, stop."""
+        for event in outcome.events:
+            if isinstance(event, p.InputAudioBufferSpeechStarted):
+                self.timeline.mark("speech_started", event.item_id)
+            elif isinstance(event, p.InputAudioBufferSpeechStopped):
+                self.timeline.mark("speech_stopped", event.item_id)
+        await self._send(outcome.events)
+        if outcome.user_audio and self._ears is not None:
+            await self._ears.put(outcome.user_audio)
+        if outcome.turn_queries and self.judge is not None:
+            self._query = outcome.turn_queries[-1]  # (replaces one still waiting)
+            self._query_ready.set()
+        action = outcome.action
+        if isinstance(action, StartResponse):
+            await self._send(self.session.begin_response(action))
+            nursery.start_soon(self._respond)
+        elif isinstance(action, StopResponse) and self._response_scope is not None:
+            was_speech = any(isinstance(e, p.InputAudioBufferSpeechStarted) for e in outcome.events)
+            self._cancel_reason = "turn_detected" if was_speech else "client_cancelled"
+            self._response_scope.cancel()
+
+    async def _judge(self, nursery: trio.Nursery) -> None:
+        """Answer the newest turn query with the model's probability (see the docstring)."""
+        judge = self.judge
+        assert judge is not None
+        limiter = self.judge_limiter or trio.CapacityLimiter(1)
+        while True:
+            await self._query_ready.wait()
+            self._query_ready = trio.Event()
+            query, self._query = self._query, None
+            if query is None:
+                continue
+            try:
+                with virtual_time_stands_still():  # (a mock clock waits for the model)
+                    probability = await trio.to_thread.run_sync(
+                        judge.probability, query.pcm16, query.rate, limiter=limiter
+                    )
+            except Exception:  # a failing model: the turn ends at the longest wait instead
+                logger.exception("the turn model failed")
+                continue
+            self.timeline.mark("turn_judged", f"{probability:.3f}")
+            await self._carry_out(self.session.turn_verdict(query.seq, probability), nursery)
 
     async def _send(self, events: list[p.WireEvent]) -> None:
         if not events:

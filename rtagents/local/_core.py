@@ -19,6 +19,9 @@ clock:
   caller's audio as :class:`~._input.UserAudio` pieces (see ``_input``); the adapter reports
   the recognized words back through ``transcription_delta`` / ``transcription_completed`` /
   ``transcription_failed``;
+* with a turn model (``detectors.turn_model``), a ``semantic_vad`` outcome may carry
+  :class:`~._turns.TurnQuery` s; the adapter answers the newest with ``turn_verdict(seq, p)``,
+  whose outcome may end the turn (and start a response);
 * while a response runs, the adapter reports what the responder produced through
   ``response_text`` / ``response_audio`` / ``response_function_call`` and ends it with
   ``finish_response(status)``; each returns the events that announce it, in the exact GA order
@@ -58,6 +61,7 @@ from ._config import (
 from ._conversation import Conversation, StoredItem
 from ._input import AudioInput, UserAudio
 from ._response_builder import ActiveResponse, ResponseBuilder, ResponseStatus
+from ._turns import TurnDetectors, TurnQuery
 
 
 @attrs.frozen
@@ -65,19 +69,27 @@ class Outcome:
     events: list[p.WireEvent]
     action: Action | None = None
     user_audio: list[UserAudio] = attrs.field(factory=list)
+    turn_queries: list[TurnQuery] = attrs.field(factory=list)
 
 
 class ServerSession:
     """The state of one connection.  See the module docstring."""
 
     def __init__(
-        self, config: p.SessionConfig = DEFAULT_SESSION, stream_user_audio: bool = False
+        self,
+        config: p.SessionConfig = DEFAULT_SESSION,
+        stream_user_audio: bool = False,
+        detectors: TurnDetectors | None = None,
     ) -> None:
         self._config = config
         self._ids = IdSource()
         self._conversation = Conversation(self._ids)
         self._input = AudioInput.for_config(
-            config, self._ids, self._conversation, stream_user_audio=stream_user_audio
+            config,
+            self._ids,
+            self._conversation,
+            stream_user_audio=stream_user_audio,
+            detectors=detectors,
         )
         self._responses = ResponseBuilder(self._ids, self._conversation)
 
@@ -139,10 +151,22 @@ class ServerSession:
             outcome = handler(self, event)
         except ClientError as problem:
             outcome = Outcome([error_event(self._ids, problem, event_id=event.event_id)])
+        return self._with_pending(outcome)
+
+    def _with_pending(self, outcome: Outcome) -> Outcome:
         pieces = self._input.take_user_audio()
         if pieces:
             outcome = attrs.evolve(outcome, user_audio=pieces)
+        queries = self._input.take_turn_queries()
+        if queries:
+            outcome = attrs.evolve(outcome, turn_queries=queries)
         return outcome
+
+    def turn_verdict(self, seq: int, probability: float) -> Outcome:
+        """The turn model's answer to :class:`~._turns.TurnQuery` `seq`: the events (and the
+        response to start) if it ends the user's turn, else nothing."""
+        events, action = self._input.turn_verdict(seq, probability, running=self._running())
+        return self._with_pending(Outcome(events, action))
 
     def error(
         self, message: str, *, code: str, kind: str = "server_error", event_id: str | None = None

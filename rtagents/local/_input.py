@@ -8,13 +8,19 @@ on append) and counts every sample appended since the session started: all its t
 (``audio_start_ms``, ``audio_end_ms``, the idle timeout) are positions in that audio, never a
 clock, so the same audio always gives the same events whatever its chunking.
 
-* **Turn detection.**  With server VAD (semantic VAD runs as server VAD with the defaults), each
-  append feeds the :class:`~._vad.EnergyVad`.  Speech starting announces
+* **Turn detection.**  With server VAD (and semantic VAD without a turn model, which runs as
+  server VAD with the defaults), each append feeds the :class:`~._vad.SpeechVad` (its frame
+  classifier — energy or Silero — is the server's :class:`~._turns.TurnDetectors`' choice).
+  Speech starting announces
   ``speech_started`` and, when ``interrupt_response`` allows, asks to stop the running response
   (barge-in); speech stopping announces ``speech_stopped``, commits the buffer up to the frame
   on which the VAD decided (later audio belongs to what comes next) and, when
-  ``create_response`` allows and nothing is running, asks to start a response.  Without turn
-  detection the client commits and clears the buffer itself.
+  ``create_response`` allows and nothing is running, asks to start a response.  With semantic
+  VAD and a turn model, speech stopping is only a *candidate* end (after a short pause): it
+  queues a :class:`~._turns.TurnQuery` for the adapter and the turn ends — ``speech_stopped``,
+  commit, response — when :meth:`AudioInput.turn_verdict` says the model judged it finished, or
+  when the pause reaches the eagerness' longest wait; speech resuming first voids it (see
+  ``_turns``).  Without turn detection the client commits and clears the buffer itself.
 * **Commit.**  The committed audio becomes a completed user message (its transcript still
   unknown) appended to the :class:`~._conversation.Conversation`, announced by
   ``input_audio_buffer.committed`` then ``conversation.item.added``/``done``.
@@ -53,7 +59,8 @@ from rtagents import protocol as p
 from ._common import Action, ClientError, IdSource, StartResponse, StopResponse
 from ._config import DEFAULT_SERVER_VAD, input_format, turn_detection
 from ._conversation import Conversation, StoredItem
-from ._vad import EnergyVad, SpeechStarted
+from ._turns import CANDIDATE_PAUSE_MS, TURN_WINDOW_MS, TurnDetectors, TurnQuery, eagerness
+from ._vad import SpeechStarted, SpeechVad
 
 #: The most audio one ``input_audio_buffer.append`` may carry (as sent, before decoding G.711).
 MAX_APPEND_BYTES: Final = 15 * 2**20
@@ -85,10 +92,11 @@ class AudioInput:
     detection: p.ServerVad | p.SemanticVad | None
     #: Whether the speech is queued as :class:`UserAudio` for a transcriber.
     stream_user_audio: bool = False
+    detectors: TurnDetectors = attrs.field(factory=TurnDetectors)
     _buffer: bytearray = attrs.field(init=False, factory=bytearray)  # PCM16 at the input rate
     _buffer_start: int = attrs.field(init=False, default=0)  # its first sample's position
     _total_samples: int = attrs.field(init=False, default=0)  # input samples since the start
-    _vad: EnergyVad | None = attrs.field(init=False, default=None)
+    _vad: SpeechVad | None = attrs.field(init=False, default=None)
     _speech_item: str | None = attrs.field(init=False, default=None)
     # Server VAD's idle timeout: the input audio position at which the last response's audio
     # will have finished playing (None: not armed).
@@ -97,6 +105,11 @@ class AudioInput:
     _streaming_item: str | None = attrs.field(init=False, default=None)
     _streamed: int = attrs.field(init=False, default=0)
     _pending: list[UserAudio] = attrs.field(init=False, factory=list)
+    # semantic_vad with a turn model: the candidate end waiting for a verdict (its number, the
+    # end of the speech before the pause, the audio position where the turn ends anyway).
+    _candidate: tuple[int, int, int] | None = attrs.field(init=False, default=None)
+    _candidates: int = attrs.field(init=False, default=0)
+    _queries: list[TurnQuery] = attrs.field(init=False, factory=list)
 
     @classmethod
     def for_config(
@@ -106,6 +119,7 @@ class AudioInput:
         conversation: Conversation,
         *,
         stream_user_audio: bool,
+        detectors: TurnDetectors | None = None,
     ) -> AudioInput:
         return cls(
             ids,
@@ -113,6 +127,7 @@ class AudioInput:
             input_format(config),
             turn_detection(config),
             stream_user_audio=stream_user_audio,
+            detectors=detectors or TurnDetectors(),
         )
 
     def __attrs_post_init__(self) -> None:
@@ -130,19 +145,25 @@ class AudioInput:
     def _buffer_start_ms(self) -> int:
         return self._buffer_start * 1000 // self.rate
 
+    @property
+    def _judged(self) -> bool:
+        """semantic_vad with a turn model: pauses are candidates for the model to judge."""
+        return isinstance(self.detection, p.SemanticVad) and self.detectors.turn_model
+
     def _reset_vad(self) -> None:
         detection = self.detection
+        self._candidate = None
         if isinstance(detection, p.ServerVad | p.SemanticVad):
             vad = detection if isinstance(detection, p.ServerVad) else DEFAULT_SERVER_VAD
-            self._vad = EnergyVad(
-                rate=self.rate,
-                threshold=vad.threshold if vad.threshold is not None else 0.5,
+            threshold = vad.threshold if vad.threshold is not None else 0.5
+            silence = vad.silence_duration_ms if vad.silence_duration_ms is not None else 500
+            self._vad = SpeechVad(
+                self.rate,
+                self.detectors.frames(self.rate, threshold),
                 prefix_padding_ms=vad.prefix_padding_ms
                 if vad.prefix_padding_ms is not None
                 else 300,
-                silence_duration_ms=vad.silence_duration_ms
-                if vad.silence_duration_ms is not None
-                else 500,
+                silence_duration_ms=CANDIDATE_PAUSE_MS if self._judged else silence,
                 floor_ms=self._buffer_start_ms,
                 start_ms=self.audio_ms(),  # keeps the VAD's clock in step with the session's
             )
@@ -170,6 +191,53 @@ class AudioInput:
         """The :class:`UserAudio` pieces queued since the last call."""
         pieces, self._pending = self._pending, []
         return pieces
+
+    def take_turn_queries(self) -> list[TurnQuery]:
+        """The :class:`TurnQuery` s queued since the last call (only the newest still counts)."""
+        queries, self._queries = self._queries, []
+        return queries
+
+    # -- semantic_vad's verdicts ------------------------------------------------------------
+
+    def _propose_end(self, audio_end_ms: int) -> None:
+        """A pause: a candidate end of the turn, for the turn model to judge."""
+        self._candidates += 1
+        wait = eagerness(getattr(self.detection, "eagerness", None)).max_wait_ms
+        self._candidate = (self._candidates, audio_end_ms, audio_end_ms + wait)
+        window = 2 * (TURN_WINDOW_MS * self.rate // 1000)
+        audio = bytes(self._buffer[-window:])
+        self._queries.append(TurnQuery(self._candidates, audio, self.rate))
+
+    def turn_verdict(
+        self, seq: int, probability: float, *, running: str | None
+    ) -> tuple[list[p.WireEvent], Action | None]:
+        """The turn model's answer to query `seq`: the turn ends now if it is still the
+        candidate and `probability` reaches the eagerness' threshold."""
+        candidate = self._candidate
+        if candidate is None or candidate[0] != seq:
+            return [], None  # speech resumed (or the turn ended) meanwhile
+        if probability < eagerness(getattr(self.detection, "eagerness", None)).threshold:
+            return [], None  # not finished: wait for more speech, or the longest wait
+        return self._end_turn(running)
+
+    def _end_turn(self, running: str | None) -> tuple[list[p.WireEvent], Action | None]:
+        """End the judged turn: ``speech_stopped`` at the candidate, commit all the audio."""
+        assert self._candidate is not None
+        _, audio_end_ms, _ = self._candidate
+        self._candidate = None
+        item_id = self._speech_item or self.ids.new("item")
+        self._speech_item = None
+        events: list[p.WireEvent] = [
+            p.InputAudioBufferSpeechStopped(
+                event_id=self.ids.event(), item_id=item_id, audio_end_ms=audio_end_ms
+            )
+        ]
+        events.extend(self._commit(item_id))
+        action: Action | None = None
+        create = getattr(self.detection, "create_response", None) is not False
+        if create and running is None:
+            action = StartResponse(self.ids.new("resp"), None)
+        return events, action
 
     def _stream_speech(
         self, kind: Literal["audio", "commit", "discard"] = "audio", *, upto: int | None = None
@@ -214,6 +282,9 @@ class AudioInput:
         events: list[p.WireEvent] = []
         action: Action | None = None
         for decision in self._vad.feed(pcm):
+            if isinstance(decision, SpeechStarted) and self._candidate is not None:
+                self._candidate = None  # the pause was inside the turn: it goes on
+                continue
             if isinstance(decision, SpeechStarted):
                 self._speech_item = self.ids.new("item")
                 self._idle_since_ms = None
@@ -231,6 +302,8 @@ class AudioInput:
                     start = 2 * (decision.audio_start_ms * self.rate // 1000 - self._buffer_start)
                     self._streaming_item = self._speech_item
                     self._streamed = min(max(0, start), len(self._buffer))
+            elif self._judged:
+                self._propose_end(decision.audio_end_ms)
             else:
                 item_id = self._speech_item or self.ids.new("item")
                 events.append(
@@ -245,6 +318,10 @@ class AudioInput:
                 create = getattr(self.detection, "create_response", None) is not False
                 if create and running is None:
                     action = StartResponse(self.ids.new("resp"), None)
+        if self._candidate is not None and self.audio_ms() >= self._candidate[2]:
+            ended, end_action = self._end_turn(running)  # the longest wait is over
+            events.extend(ended)
+            action = action or end_action
         if action is None and self._idle_timed_out(running):
             events.extend(self._idle_timeout())
             action = StartResponse(self.ids.new("resp"), None)
@@ -288,6 +365,7 @@ class AudioInput:
             )
         item_id = self._speech_item or self.ids.new("item")
         self._speech_item = None
+        self._candidate = None
         if self._vad is not None:
             self._vad.reset_speech()
         return self._commit(item_id)
@@ -298,6 +376,7 @@ class AudioInput:
         self._buffer.clear()
         self._buffer_start = self._total_samples
         self._speech_item = None
+        self._candidate = None
         if self._vad is not None:
             self._vad.reset_speech()
             self._vad.floor_ms = self._buffer_start_ms

@@ -45,6 +45,7 @@ from trio_websocket import (
 
 from ._connection import INTERNAL_ERROR, Connection, logger
 from ._core import ServerSession
+from ._detection import Detection
 from ._limits import Limits
 from ._responders import Responder, ScriptedResponder
 from ._timeline import Mark as Mark
@@ -106,6 +107,9 @@ class _Options:
     pace: float | None
     transcriber: Transcriber | None
     limits: Limits
+    detection: Detection = attrs.field(factory=Detection)
+    # The turn model's decisions at once, over all connections (each has at most one).
+    judge_limiter: trio.CapacityLimiter = attrs.field(factory=lambda: trio.CapacityLimiter(2))
 
 
 async def serve_stream(
@@ -116,11 +120,14 @@ async def serve_stream(
     server: LocalServer | None = None,
     transcriber: Transcriber | None = None,
     limits: Limits | None = None,
+    detection: Detection | None = None,
 ) -> None:
     """Serve one Realtime connection over any byte stream (e.g. one end of
     ``trio.testing.memory_stream_pair``): the WebSocket handshake, then the session."""
     limits = limits or Limits()
-    options = _Options(responder or ScriptedResponder(), pace, transcriber, limits)
+    options = _Options(
+        responder or ScriptedResponder(), pace, transcriber, limits, detection or Detection()
+    )
     async with trio.open_nursery() as nursery:
         try:
             with trio.move_on_after(limits.handshake_timeout) as handshake:
@@ -147,11 +154,22 @@ async def _serve_request(
         ws = await request.accept()
     except ConnectionClosed:  # the client left during the handshake
         return
-    session = ServerSession(stream_user_audio=options.transcriber is not None)
+    detection = options.detection
+    session = ServerSession(
+        stream_user_audio=options.transcriber is not None, detectors=detection.detectors
+    )
     timeline = server.timeline if server is not None else Timeline()
     number = server._opened(session) if server is not None else None
     connection = Connection(
-        ws, session, options.responder, options.pace, options.transcriber, timeline, options.limits
+        ws,
+        session,
+        options.responder,
+        options.pace,
+        options.transcriber,
+        timeline,
+        options.limits,
+        judge=detection.judge,
+        judge_limiter=options.judge_limiter,
     )
     try:
         await connection.run()
@@ -176,6 +194,7 @@ async def serve_local_realtime(
     transcriber: Transcriber | None = None,
     limits: Limits | None = None,
     keep_closed: int = KEEP_CLOSED,
+    detection: Detection | None = None,
     task_status: trio.TaskStatus[LocalServer] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until cancelled.  ``task_status.started`` gets the :class:`LocalServer`.
@@ -184,10 +203,13 @@ async def serve_local_realtime(
     ``transcriber`` gives the server ears: user speech is recognized as it arrives, filling
     the items' transcripts (and sending transcription events when the session asks).
     ``limits`` bounds each connection (default :class:`Limits`); ``keep_closed`` is how many
-    closed sessions :attr:`LocalServer.sessions` keeps.
+    closed sessions :attr:`LocalServer.sessions` keeps; ``detection`` the turn detectors
+    (:func:`~._detection.load_detection`; default: the energy VAD, no turn model).
     """
     limits = limits or Limits()
-    options = _Options(responder or ScriptedResponder(), pace, transcriber, limits)
+    options = _Options(
+        responder or ScriptedResponder(), pace, transcriber, limits, detection or Detection()
+    )
     server: LocalServer | None = None
 
     async def handler(request: WebSocketRequest) -> None:
@@ -217,6 +239,7 @@ async def open_local_realtime_server(
     pace: float | None = None,
     transcriber: Transcriber | None = None,
     limits: Limits | None = None,
+    detection: Detection | None = None,
 ) -> AsyncIterator[LocalServer]:
     """Run the server on a free loopback port for the duration of the block (tests, examples)."""
     async with trio.open_nursery() as nursery:
@@ -227,6 +250,7 @@ async def open_local_realtime_server(
                 pace=pace,
                 transcriber=transcriber,
                 limits=limits,
+                detection=detection,
             )
         )
         try:

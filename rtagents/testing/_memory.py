@@ -19,6 +19,7 @@ import trio.testing
 from trio_websocket import WebSocketConnection, wrap_client_stream
 
 from rtagents.local import LocalServer, Responder
+from rtagents.local._detection import Detection
 from rtagents.local._server import serve_stream
 from rtagents.local._transcriber import Transcriber
 from rtagents.models import OpenAIRealtimeConfig, OpenAIRealtimeLink, RealtimeModel
@@ -34,6 +35,7 @@ class LocalModel(RealtimeModel):
     pace: float | None = None
     server: LocalServer = attrs.field(factory=lambda: LocalServer("memory", 0))
     transcriber: Transcriber | None = None
+    detection: Detection | None = None  # the turn detectors (default: energy, no turn model)
 
     def open_link(self, config: OpenAIRealtimeConfig) -> OpenAIRealtimeLink:
         config = attrs.evolve(config, url="ws://memory/v1/realtime", api_key="unused")
@@ -52,6 +54,7 @@ class LocalModel(RealtimeModel):
             pace=self.pace,
             server=self.server,
             transcriber=self.transcriber,
+            detection=self.detection,
         )
         nursery.start_soon(serve)
         ws = await wrap_client_stream(
@@ -70,8 +73,9 @@ def local_model(
     *,
     pace: float | None = None,
     transcriber: Transcriber | None = None,
+    detection: Detection | None = None,
 ) -> LocalModel:
-    return LocalModel(responder, pace, transcriber=transcriber)
+    return LocalModel(responder, pace, transcriber=transcriber, detection=detection)
 
 
 LinkFactory = Callable[[OpenAIRealtimeConfig], OpenAIRealtimeLink]

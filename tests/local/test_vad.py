@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from rtagents.local import EnergyVad
 from rtagents.local._responders import synthetic_voice
-from rtagents.local._vad import SpeechStarted, SpeechStopped, threshold_dbfs
+from rtagents.local._vad import SpeechStarted, SpeechStopped, SpeechVad, threshold_dbfs
 
 
 def utterance(rate: int, lead_ms: int, voice_ms: int, tail_ms: int) -> bytes:
@@ -25,7 +25,7 @@ def utterance(rate: int, lead_ms: int, voice_ms: int, tail_ms: int) -> bytes:
     return data
 
 
-def run(vad: EnergyVad, data: bytes, cuts: list[int]) -> list[SpeechStarted | SpeechStopped]:
+def run(vad: SpeechVad, data: bytes, cuts: list[int]) -> list[SpeechStarted | SpeechStopped]:
     out: list[SpeechStarted | SpeechStopped] = []
     bounds = sorted({0, len(data) // 2, *(c for c in cuts if c <= len(data) // 2)})
     for a, b in itertools.pairwise(bounds):
