@@ -29,6 +29,21 @@ import trio
 EXTRA = "pip install 'rtagents[web]'"
 
 
+def add_server_arguments(parser: argparse.ArgumentParser, *, factory_gets: str | None) -> None:
+    """The options every server command has: ``AGENT`` (what a factory is given, if anything:
+    `factory_gets`), ``--host`` and ``--port``."""
+    given = f"given {factory_gets}; " if factory_gets else ""
+    parser.add_argument(
+        "agent",
+        nargs="?",
+        metavar="AGENT",
+        help="module:attribute or path/to/file.py:attribute naming a RealtimeAgent or a "
+        f"function returning one ({given}default: the demo agent)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
+
+
 class ServeError(Exception):
     """Something the user can fix; printed as one line, status 2."""
 

@@ -39,6 +39,7 @@ import trio
 from rtagents.apps.serving import (
     EXTRA,
     ServeError,
+    add_server_arguments,
     check_agent,
     open_model,
     run_until_signal,
@@ -71,15 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``rtagents serve twilio``'s options."""
     from rtagents.apps.demo import add_speech_arguments
 
-    parser.add_argument(
-        "agent",
-        nargs="?",
-        metavar="AGENT",
-        help="module:attribute or path/to/file.py:attribute naming a RealtimeAgent or a "
-        "function returning one (given the call's CallInfo; default: the demo agent)",
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
+    add_server_arguments(parser, factory_gets="the call's CallInfo")
     add_worker_arguments(parser)
     parser.add_argument(
         "--public-url",

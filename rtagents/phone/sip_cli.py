@@ -24,7 +24,14 @@ from urllib.parse import urlsplit
 import attrs
 import trio
 
-from rtagents.apps.serving import EXTRA, ServeError, check_agent, run_until_signal, serve_app
+from rtagents.apps.serving import (
+    EXTRA,
+    ServeError,
+    add_server_arguments,
+    check_agent,
+    run_until_signal,
+    serve_app,
+)
 
 PROG = "rtagents serve sip"
 DEFAULT_API_BASE = "https://api.openai.com/v1"
@@ -47,15 +54,7 @@ def add_serve_arguments(servers: Any) -> None:
         description="Serve AGENT to SIP calls that OpenAI terminates: its realtime.call.incoming "
         "webhook at POST /openai/webhook.  Needs OPENAI_API_KEY and OPENAI_WEBHOOK_SECRET.",
     )
-    sip.add_argument(
-        "agent",
-        nargs="?",
-        metavar="AGENT",
-        help="module:attribute or path/to/file.py:attribute naming a RealtimeAgent or a "
-        "function returning one (given the call's SipCallInfo; default: the demo agent)",
-    )
-    sip.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
-    sip.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
+    add_server_arguments(sip, factory_gets="the call's SipCallInfo")
     sip.add_argument(
         "--greeting", metavar="TEXT", help="what the agent says first (default: its own words)"
     )

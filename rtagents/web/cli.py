@@ -28,6 +28,7 @@ import trio
 from rtagents.apps.serving import (
     EXTRA,
     ServeError,
+    add_server_arguments,
     check_agent,
     open_model,
     run_until_signal,
@@ -49,15 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``rtagents web``'s options."""
     from rtagents.apps.demo import add_speech_arguments
 
-    parser.add_argument(
-        "agent",
-        nargs="?",
-        metavar="AGENT",
-        help="module:attribute or path/to/file.py:attribute naming a RealtimeAgent or a "
-        "function returning one (default: the demo agent)",
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
+    add_server_arguments(parser, factory_gets=None)
     parser.add_argument(
         "--model",
         choices=("local", "openai"),

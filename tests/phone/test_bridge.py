@@ -8,6 +8,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import trio
 import trio.testing
@@ -16,7 +17,7 @@ from trio_websocket import WebSocketConnection, wrap_client_stream, wrap_server_
 from rtagents import RealtimeAgent, RealtimeRunConfig, native
 from rtagents import items as it
 from rtagents.events import RealtimeDtmf
-from rtagents.phone import CallInfo, TrioWebSocketCallSocket, TwilioCall
+from rtagents.phone import CallInfo, CallOptions, TrioWebSocketCallSocket, TwilioCall
 from rtagents.protocol import twilio as tw
 from rtagents.testing import FakeTwilioPeer, TurnsResponder, local_model, silence, voice
 
@@ -103,13 +104,26 @@ async def test_a_call_hears_a_question_and_answers_in_ulaw(
     )
 
 
-async def test_a_barge_in_clears_and_truncates_at_acknowledged_audio(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
+@attrs.frozen
+class StoryInterrupted:
+    """A call where the caller talks over a long answer: what happened."""
+
+    model: Any
+    peer: FakeTwilioPeer
+    events: list[Any]
+    stats: Any
+    heard_before: float  # ms acknowledged before the caller talked over it
+    heard_at_interrupt: list[float]
+
+
+async def interrupt_a_story(options: CallOptions | None = None, *, after_s: float = 3) -> Any:
+    """The caller asks, the agent tells a story (faster than it plays), the caller talks over
+    it after 3 s of it; `after_s` more seconds, then the caller hangs up."""
     model = local_model(Turns(STORY, "Yes?"), pace=0.05)  # the story arrives faster than it plays
     heard_at_interrupt: list[float] = []
     async with trio.open_nursery() as nursery:
-        peer, bridge, events = await call(nursery, RealtimeAgent(name="Teller"), model)
+        agent = RealtimeAgent(name="Teller")
+        peer, bridge, events = await call(nursery, agent, model, options=options)
         record = bridge.on_event
         assert record is not None
 
@@ -124,10 +138,19 @@ async def test_a_barge_in_clears_and_truncates_at_acknowledged_audio(
         heard_before = bridge.statistics().heard_ms
         assert heard_before > 1000
         peer.talk(ulaw(voice(0.8, seed=2) + silence(0.2)))  # the caller talks over it
-        await trio.sleep(3)
+        await trio.sleep(after_s)
         stats = bridge.statistics()
         await peer.hang_up()
         nursery.cancel_scope.cancel()
+    return StoryInterrupted(model, peer, events, stats, heard_before, heard_at_interrupt)
+
+
+async def test_a_barge_in_clears_and_truncates_at_acknowledged_audio(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    story = await interrupt_a_story()
+    model, peer, events, stats = story.model, story.peer, story.events, story.stats
+    heard_before, heard_at_interrupt = story.heard_before, story.heard_at_interrupt
     assert stats.clears >= 1
     assert peer.clear_times
     cleared_at = peer.clear_times[0]

@@ -27,6 +27,7 @@ from rtagents.phone import add_arguments, main
 from rtagents.protocol import twilio as tw
 from rtagents.protocol.webhooks import twilio_signature
 from rtagents.testing import FakeTwilioPeer, silence, voice
+from tests._processes import rtagents_process
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-token-not-a-secret"
@@ -158,14 +159,7 @@ def test_listening_first_a_signed_call_and_exit_0_on_ctrl_c(model_url: str, tmp_
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TWILIO_AUTH_TOKEN": TOKEN}
     env.pop("OPENAI_API_KEY", None)
     argv = ["serve", "twilio", "--port", "0", "--model-url", model_url, "--record", "calls"]
-    with subprocess.Popen(
-        [sys.executable, "-m", "rtagents", *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    ) as process:
+    with rtagents_process(argv, env=env, cwd=tmp_path) as process:
         try:
             assert process.stdout is not None
             assert process.stderr is not None

@@ -24,7 +24,7 @@ from rtagents.phone.bridge import AgentAudio, CallerAudio
 from rtagents.protocol import twilio as tw
 from rtagents.testing import TurnsResponder, local_model, silence, voice
 
-from .test_bridge import STORY, call, ulaw
+from .test_bridge import call, interrupt_a_story, ulaw
 
 PCM = CallOptions(audio="pcm16")
 
@@ -127,28 +127,9 @@ async def test_a_pcm_call_converts_both_ways_and_keeps_everything_else(
 async def test_a_barge_in_in_pcm_mode_clears_truncates_and_sends_no_stale_audio(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    model = local_model(TurnsResponder(STORY, "Yes?"), pace=0.05)  # faster than it plays
-    heard_at_interrupt: list[float] = []
-    async with trio.open_nursery() as nursery:
-        peer, bridge, events = await call(nursery, RealtimeAgent(name="Teller"), model, options=PCM)
-        record = bridge.on_event
-        assert record is not None
-
-        def watch(event: Any) -> None:
-            if event.type == "audio_interrupted":
-                heard_at_interrupt.append(bridge.statistics().heard_ms)
-            record(event)
-
-        bridge.on_event = watch
-        peer.talk(ulaw(voice(1.0) + silence(0.2)))
-        await trio.sleep(1.2 + 3.0)  # the story plays for a while
-        heard_before = bridge.statistics().heard_ms
-        assert heard_before > 1000
-        peer.talk(ulaw(voice(0.8, seed=2) + silence(0.2)))  # the caller talks over it
-        await trio.sleep(4)
-        stats = bridge.statistics()
-        await peer.hang_up()
-        nursery.cancel_scope.cancel()
+    story = await interrupt_a_story(PCM, after_s=4)
+    model, peer, events, stats = story.model, story.peer, story.events, story.stats
+    heard_before, heard_at_interrupt = story.heard_before, story.heard_at_interrupt
     assert stats.clears == 1
     story_id = next(e.item_id for e in events if e.type == "audio_interrupted")
     (server,) = model.server.sessions

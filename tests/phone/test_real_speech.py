@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from trio_websocket import WebSocketConnection, wrap_client_stream, wrap_server_stream
 
 from rtagents import RealtimeAgent, RealtimeRunConfig
 from rtagents import items as it
@@ -28,6 +27,8 @@ from rtagents.phone import TrioWebSocketCallSocket, TwilioCall
 from rtagents.protocol import twilio as tw
 from rtagents.testing import FakeTwilioPeer, local_model
 from rtagents.testing.corpus import librivox_clip, telephone_ulaw, word_accuracy
+
+from .test_bridge import ws_pair
 
 speech = pytest.importorskip("rtagents.local.speech")
 try:
@@ -38,20 +39,6 @@ except speech.SpeechUnavailable as exc:  # pragma: no cover - the [local] extra 
 
 CLIP = "0880"  # "he was not an ill disposed young man", 2.99 s
 FLOOR = 0.6  # measured 0.75 through this call (the cold decoder)
-
-
-async def ws_pair(nursery: trio.Nursery) -> tuple[WebSocketConnection, WebSocketConnection]:
-    client_stream, server_stream = trio.testing.memory_stream_pair()
-    accepted: list[WebSocketConnection] = []
-
-    async def accept() -> None:
-        request = await wrap_server_stream(nursery, server_stream)
-        accepted.append(await request.accept())
-
-    nursery.start_soon(accept)
-    client = await wrap_client_stream(nursery, client_stream, "twilio", "/media")  # type: ignore[arg-type]
-    await trio.testing.wait_all_tasks_blocked()
-    return client, accepted[0]
 
 
 def user_transcripts(server: Any) -> list[str]:

@@ -21,6 +21,7 @@ from rtagents.phone.sip_app import WEBHOOK_PATH, create_sip_app
 from rtagents.protocol import calls as c
 from rtagents.testing import TurnsResponder, silence, voice
 from rtagents.testing._sip import FAKE_API, FakeSipProvider, deliver_to
+from tests._processes import rtagents_process
 
 QUESTION = native.ulaw_encode(
     native.resample(silence(0.3) + voice(1.0) + silence(0.8), 24000, 8000)
@@ -381,8 +382,6 @@ def test_serve_sip_takes_a_real_call_over_real_sockets(tmp_path: Any) -> None:
     caller hanging up, Ctrl-C -> status 0."""
     import os
     import signal
-    import subprocess
-    import sys
     from pathlib import Path
 
     from rtagents.apps.serving import serve_app
@@ -409,14 +408,7 @@ def test_serve_sip_takes_a_real_call_over_real_sockets(tmp_path: Any) -> None:
             }
             argv = ["serve", "sip", f"{agent_file}:agent", "--port", "0", "--greeting", "Hi!"]
             argv += ["--api-base", f"{base.rstrip('/')}/v1", "--stats"]
-            with subprocess.Popen(  # noqa: ASYNC220 (started once; waited for in a thread)
-                [sys.executable, "-m", "rtagents", *argv],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env,
-                cwd=tmp_path,
-            ) as process:
+            with rtagents_process(argv, env=env, cwd=tmp_path) as process:
                 try:
                     assert process.stdout is not None
                     assert process.stderr is not None

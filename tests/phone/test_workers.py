@@ -36,6 +36,7 @@ from rtagents.apps.workers import (
 )
 from rtagents.phone import add_arguments
 from rtagents.phone import cli as phone_cli
+from tests._processes import rtagents_process
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60.0  # real processes on a shared machine: generous
@@ -288,14 +289,7 @@ def supervisor(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Lines, L
     env.pop("OPENAI_API_KEY", None)
     env.pop("TWILIO_AUTH_TOKEN", None)
     argv = ["serve", "twilio", "--workers", "2", "--port", "0", "--model-url", NO_MODEL, "--stats"]
-    with subprocess.Popen(
-        [sys.executable, "-m", "rtagents", *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    ) as process:
+    with rtagents_process(argv, env=env, cwd=tmp_path) as process:
         assert process.stdout is not None
         assert process.stderr is not None
         try:
