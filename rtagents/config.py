@@ -223,8 +223,9 @@ class RealtimeRunConfig:
     coming back through the speaker into the microphone for the user: ``True``, ``False``, or
     :class:`~rtagents._core.echo.EchoGateSettings` or a dict of its fields — ``coupling_db``, the
     loudest echo assumed relative to what was played, −6 dB by default, ``margin_db``,
-    ``max_delay_ms``; near-end speech must be louder than that echo to barge in while the agent
-    talks), ``hooks`` (run hooks),
+    ``max_delay_ms``, ``suppress_uplink``; near-end speech must be louder than that echo to barge
+    in while the agent talks, and by default the echoed pieces are sent to the model as silence
+    so its VAD does not hear the echo either), ``hooks`` (run hooks),
     ``link_factory`` (makes the model link; ``RealtimeRunner(model=...)`` is the SDK's
     spelling), ``raw_events``, ``reconnect`` (a :class:`~rtagents.models.ReconnectPolicy`, a
     dict of its fields, or ``False``: when the model link is lost, reconnect with backoff and

@@ -203,6 +203,8 @@ class RealtimeSession:
             await nursery.start(self._playback.run)
         if detector is not None:  # fed by capture and send_audio, inline
             self._vad = VadActor(None, self._on_vad, detector=detector, echo_gate=gate)
+        if gate is not None and gate.settings.suppress_uplink:
+            self._uplink.echo_gate = gate  # the server does not hear the echo either
         await nursery.start(self._run_link)
         self._link_scope.shield = True
         await self._agency.switch_to(self.starting_agent, initial=True)

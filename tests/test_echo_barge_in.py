@@ -188,3 +188,32 @@ async def test_a_real_voice_over_the_echo_barges_in_within_a_frame(
     assert stats.last_barge_in_at == decided
     assert _last_agent_sample(sink) <= decided + FRAME
     assert stats.vad.gated_frames > 0  # the echo before it was gated
+
+
+@pytest.mark.parametrize("suppress", [True, False])
+async def test_the_server_does_not_hear_the_echo_either(
+    autojump_clock: trio.testing.MockClock, suppress: bool
+) -> None:
+    """With server VAD on (interrupt_response: the server cancels on speech), the echo reaches
+    the server only when the uplink is not suppressed — and then it cuts the agent off."""
+    model = local_model(TurnsResponder(STORY), pace=0.05)
+    sink = FakeAudioSink()
+    mic = Loopback(sink, 8.0, coupling_db=-10, delay=0.040)
+    config = RealtimeRunConfig(
+        audio_source=mic,
+        audio_sink=sink,
+        link_factory=model.link_factory,
+        model_settings={"turn_detection": {"type": "server_vad"}},
+        echo_gate={"suppress_uplink": suppress},
+    )
+    async with open_session(RealtimeAgent("Teller"), config) as session:
+        await session.send_message("Tell me a story.")
+        await trio.sleep(8.5)
+        stats = session.statistics()
+    heard = [m for m in model.server.timeline.marks if m.what == "speech_started"]
+    assert stats.vad.speech_starts == 0  # the local VAD is gated either way
+    if suppress:
+        assert heard == []
+        assert stats.playback.interrupts == 0
+    else:
+        assert heard  # the server took the agent's own voice for the user

@@ -20,8 +20,12 @@ agent.  :class:`EchoGate` is a Geigel-style double-talk test on levels (no adapt
   delay: the test needs no delay estimate.
 
 So only near-end speech louder than the worst-case echo of what was just played can start a
-barge-in while the agent talks; with nothing played in the window (the agent silent, or no sink)
-:meth:`EchoGate.filter` costs one comparison and changes nothing.  Pure: time comes in as
+barge-in while the agent talks.  With ``suppress_uplink`` (the default) the same test runs on
+the captured audio sent to the model, so the server's VAD does not hear the echo either: an
+echo suppressor, as speakerphones had before adaptive cancellers — what the user says more
+softly than the agent's echo while the agent talks is not sent.  With nothing played in the
+window (the agent silent, or no sink) :meth:`EchoGate.filter` costs one comparison and changes
+nothing.  Pure: time comes in as
 arguments, no clock, no I/O.
 """
 
@@ -60,12 +64,15 @@ class EchoGateSettings:
     be (headroom for level-estimation error and noise).  ``max_delay_ms``: the longest delay
     from handing audio to the sink to hearing it back (output and input device latency plus the
     room), up to 1000 ms.  ``history_ms``: the reference kept (at least ``max_delay_ms``; longer
-    lets longer microphone chunks be judged whole)."""
+    lets longer microphone chunks be judged whole).  ``suppress_uplink``: also send the model
+    silence for the captured pieces explained by echo (else the server's VAD hears the echo and
+    may take it for the user: an interrupted agent, or an answer to itself)."""
 
     coupling_db: float = attrs.field(default=-6.0, validator=_finite(-60.0, 20.0))
     margin_db: float = attrs.field(default=1.0, validator=_finite(0.0, 40.0))
     max_delay_ms: int = attrs.field(default=250, validator=_finite(0, 1000))
     history_ms: int = attrs.field(default=1000, validator=_finite(PIECE_MS, 10_000))
+    suppress_uplink: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
 
     def __attrs_post_init__(self) -> None:
         if self.history_ms < self.max_delay_ms:
@@ -85,7 +92,7 @@ class EchoGateSettings:
             if unknown:
                 raise ValueError(
                     f"echo_gate: unknown key(s) {', '.join(map(str, unknown))}; allowed: "
-                    "coupling_db, margin_db, max_delay_ms, history_ms"
+                    "coupling_db, margin_db, max_delay_ms, history_ms, suppress_uplink"
                 )
             return cls(**value)
         raise TypeError(
@@ -151,9 +158,12 @@ class EchoGate:
                 loudest = level
         return None if loudest is None else loudest + self._threshold_db
 
-    def filter(self, pcm16: bytes, rate: int, end: float) -> tuple[bytes, int]:
+    def filter(
+        self, pcm16: bytes, rate: int, end: float, *, count: bool = True
+    ) -> tuple[bytes, int]:
         """Microphone PCM16 at ``rate`` whose last sample was captured at ``end``: the same audio
-        with each 10 ms piece explained by echo replaced by silence, and how many were."""
+        with each 10 ms piece explained by echo replaced by silence, and how many were (added to
+        ``gated_pieces`` / ``gated_ms`` when ``count``)."""
         duration = len(pcm16) / 2 / rate
         start = end - duration
         if not self.active(start):
@@ -173,6 +183,8 @@ class EchoGate:
             hi = min(len(pcm16), lo + 2 * step)
             out[lo:hi] = bytes(hi - lo)
             gated += 1
-            self.gated_ms += (b - a) * 1000
-        self.gated_pieces += gated
+            if count:
+                self.gated_ms += (b - a) * 1000
+        if count:
+            self.gated_pieces += gated
         return (pcm16 if out is None else bytes(out)), gated

@@ -14,7 +14,9 @@ freshest audio is the useful audio).  For the app's audio it is backpressure: ``
 waits while the lane is full, so a file pushed in a tight loop loses nothing.  Either way a
 frame wakes exactly one other task, the link's socket writer.  Both paths share the numbering
 and the lane; ``set_format`` follows a ``session.updated`` that changes the input format.
-Audio offered after the link closed is counted (``not_sent``) and dropped quietly.
+Audio offered after the link closed is counted (``not_sent``) and dropped quietly.  With an
+``echo_gate`` (the session's, when it suppresses the uplink), a captured piece explained by the
+agent's own echo is sent as silence, so the server's VAD does not hear it either.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import attrs
 import trio
 
 from rtagents import protocol as p
+from rtagents._core.echo import EchoGate
 from rtagents.audio.convert import Encoder
 from rtagents.audio.queue import AudioFrame
 from rtagents.models import ModelLink, ModelLinkError
@@ -46,6 +49,8 @@ class Uplink:
         self.seq = 0
         self._bytes = 0
         self._not_sent = 0
+        #: Captured pieces explained by the agent's echo are sent as silence (see _core.echo).
+        self.echo_gate: EchoGate | None = None
 
     def set_format(self, fmt: p.AudioFormat) -> None:
         if fmt != self.format:
@@ -57,7 +62,10 @@ class Uplink:
         encoder = self._encoders.get(frame.rate)
         if encoder is None:
             encoder = self._encoders[frame.rate] = Encoder(frame.rate, self.format)
-        data = encoder.process(frame.pcm)
+        pcm = frame.pcm
+        if self.echo_gate is not None:
+            pcm, _ = self.echo_gate.filter(pcm, frame.rate, frame.timestamp, count=False)
+        data = encoder.process(pcm)
         if data:
             self.send_encoded_nowait(data)
 
