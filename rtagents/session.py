@@ -124,8 +124,10 @@ class RealtimeSession:
         self._events = EventQueue(config.event_queue_size, RealtimeEventInfo(self.context))
         self._listeners = ListenerActor(lambda: self._model.listeners, self._listener_failed)
         assume = config.audio_sink is None and self._tracker is None
+        # Attached to a SIP/WebRTC call: the server holds the session and plays the audio.
+        self._on_call = connection.call_id is not None
         self._machine = turns.TurnMachine(
-            assume_realtime_playback=assume, server_plays_audio=connection.call_id is not None
+            assume_realtime_playback=assume, server_plays_audio=self._on_call
         )
         self._router = r.ServerEventRouter(
             usage=self.context.usage, raw_events=config.raw_events, settings=self._settings.base
@@ -645,7 +647,11 @@ class RealtimeSession:
     async def _resume(self, link: Any) -> tuple[int, tuple[str, ...]]:
         """On a new connection after a loss: the session's configuration, the conversation
         (:mod:`rtagents._core.restore`), and the response that was owed, unless the user's
-        replayed audio will bring one (see :class:`~rtagents.models.ResilientLink`)."""
+        replayed audio will bring one (see :class:`~rtagents.models.ResilientLink`).  Attached
+        to a call, nothing: the server kept the call's session and conversation, and the new
+        connection only attaches to it again."""
+        if self._on_call:
+            return 0, ()
         resolved = self._agency.resolved
         if resolved is not None:
             config = self._settings.for_agent(resolved, initial=True)

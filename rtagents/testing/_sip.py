@@ -143,6 +143,13 @@ class FakeSipCall:
             return
         await self._end("caller hung up")
 
+    async def drop_control(self) -> None:
+        """The control socket breaks (1011) while the call goes on: a client may attach again."""
+        control, self._control = self._control, None
+        if control is not None:
+            with trio.CancelScope(shield=True), trio.move_on_after(1):
+                await control.aclose(1011, "connection lost")
+
     async def _end(self, reason: str) -> None:
         if self.state == "ended":
             return

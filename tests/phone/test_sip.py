@@ -301,6 +301,26 @@ async def test_a_hang_up_mid_answer_ends_every_task_of_the_call(harness: Harness
     assert nursery.child_tasks == set()
 
 
+async def test_a_broken_control_socket_attaches_again_without_repeating_the_call(
+    harness: Harness,
+) -> None:
+    call = await harness.call()
+    await wait_for(lambda: call.attaches == 1 and len(call.heard) > 0)
+    sent_before = len(call.control_sent)
+    await call.drop_control()
+    await wait_for(lambda: call.attaches == 2)
+    assert call.state == "accepted"
+    # The call's session lives on at the server: nothing is re-created or said again.
+    again = [e["type"] for e in call.control_sent[sent_before:]]
+    assert "conversation.item.create" not in again
+    assert "response.create" not in again
+    await call.press("9")
+    await wait_for(lambda: any(isinstance(e, RealtimeDtmf) for _, e in harness.events))
+    await call.hang_up()
+    await wait_for(lambda: not harness.service.calls)
+    assert harness.service.recent[-1].ended_by == "caller"
+
+
 async def test_a_greeting_is_said_as_given(nursery: trio.Nursery, autojump_clock: Any) -> None:
     harness = await open_harness(nursery, greeting="Thanks for calling the shop.")
     call = await harness.call()
