@@ -7,7 +7,7 @@ tools and a paced fake speaker.  The user's questions are espeak-ng speech playe
 
 For every turn the server's timeline gives the stages (see ``rtagents.local._latency``):
 turn detection (end of speech → the end-of-turn decision: with ``--turn-model auto``, the
-default as in ``rtagents demo``, a 160 ms pause then smart-turn's verdict; with ``off``, the
+default as in ``rtagents demo``, a 96 ms pause then smart-turn's verdict; with ``off``, the
 server VAD's 500 ms of silence), recognition (→ final transcript), brain (→ first words,
 including the first response's tool call), tool round trip (the client runs the tool and asks
 for the next response), synthesis (→ first audio synthesized), send (→ first audio delta on the
