@@ -7,12 +7,12 @@ tools and a paced fake speaker.  The user's questions are espeak-ng speech playe
 
 For every turn the server's timeline gives the stages (see ``rtagents.local._latency``):
 turn detection (end of speech → the end-of-turn decision: with ``--turn-model auto``, the
-default as in ``rtagents demo``, a 96 ms pause then smart-turn's verdict; with ``off``, the
-server VAD's 500 ms of silence), recognition (→ final transcript), brain (→ first words,
-including the first response's tool call), tool round trip (the client runs the tool and asks
-for the next response), synthesis (→ first audio synthesized), send (→ first audio delta on the
-socket) and "to the client" (→ the session's first audio event).  The issue's target is
-*decision → first audio sent* ≤ 150 ms for a short sentence.
+default as in ``rtagents demo``, a 160 ms pause (the energy VAD) then smart-turn's verdict;
+with ``off``, the server VAD's 500 ms of silence), recognition (→ final transcript), brain
+(→ first words, including the first response's tool call), tool round trip (the client runs
+the tool and asks for the next response), synthesis (→ first audio synthesized), send (→ first
+audio delta on the socket) and "to the client" (→ the session's first audio event).  The
+issue's target is *decision → first audio sent* ≤ 150 ms for a short sentence.
 
 Prints tables, writes ``voice_turn.json`` and ``voice_turn.png`` (one turn on one time axis:
 user audio, VAD, transcript, tool, agent audio).  Nothing here asserts a timing.

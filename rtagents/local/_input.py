@@ -59,7 +59,7 @@ from rtagents import protocol as p
 from ._common import Action, ClientError, IdSource, StartResponse, StopResponse
 from ._config import DEFAULT_SERVER_VAD, input_format, turn_detection
 from ._conversation import Conversation, StoredItem
-from ._turns import CANDIDATE_PAUSE_MS, TURN_WINDOW_MS, TurnDetectors, TurnQuery, eagerness
+from ._turns import TURN_WINDOW_MS, TurnDetectors, TurnQuery, eagerness
 from ._vad import SpeechStarted, SpeechVad
 
 #: The most audio one ``input_audio_buffer.append`` may carry (as sent, before decoding G.711).
@@ -163,7 +163,7 @@ class AudioInput:
                 prefix_padding_ms=vad.prefix_padding_ms
                 if vad.prefix_padding_ms is not None
                 else 300,
-                silence_duration_ms=CANDIDATE_PAUSE_MS if self._judged else silence,
+                silence_duration_ms=self.detectors.candidate_pause_ms if self._judged else silence,
                 floor_ms=self._buffer_start_ms,
                 start_ms=self.audio_ms(),  # keeps the VAD's clock in step with the session's
             )

@@ -7,7 +7,8 @@ the VAD uses (energy, or Silero's model) and whether ``semantic_vad`` has a turn
 — chosen once per server (``rtagents local-server --vad --turn-model``).
 
 With a turn model, ``semantic_vad`` works in two steps (see ``_input``): the VAD proposes a
-*candidate* end after a short pause (:data:`CANDIDATE_PAUSE_MS`) and the session asks the
+*candidate* end after a short pause (:data:`CANDIDATE_PAUSE_MS`: 96 ms over Silero's frames,
+160 ms over the energy ones) and the session asks the
 adapter, through a :class:`TurnQuery` carrying the turn's last 8 s of audio, how likely it is
 that the user has finished; the adapter answers with the probability (the model runs off the
 event loop) and the session ends the turn when it is at least the eagerness' threshold.  A turn
@@ -25,10 +26,12 @@ import attrs
 
 from ._vad import EnergyFrames, FrameClassifier, SileroFrames
 
-#: The pause after which the VAD proposes a candidate end of turn to the turn model (three of
-#: Silero's frames: 96 ms made the median end of turn 241 ms against 323 ms at 160 ms, with the
-#: same premature ends: benchmarks/turns.py).
-CANDIDATE_PAUSE_MS: Final = 96
+#: The pause after which the VAD proposes a candidate end of turn to the turn model, by frame
+#: classifier.  Silero: three of its frames — 96 ms made the median end of turn 264 ms against
+#: 323 ms at 160 ms, with the same premature ends (1 in 5).  Energy: 160 ms — at 96 ms the dips
+#: inside words of real speech read as pauses (3 in 5 mid-sentence pauses ended the turn, and 2
+#: of 5 complete sentences were cut early); ``python -m benchmarks.turns``.
+CANDIDATE_PAUSE_MS: Final = {"silero": 96, "energy": 160}
 #: The audio a turn query carries: the turn model looks at the last 8 s.
 TURN_WINDOW_MS: Final = 8000
 
@@ -71,6 +74,10 @@ class TurnDetectors:
     @property
     def vad_name(self) -> str:
         return "silero" if self.silero is not None else "energy"
+
+    @property
+    def candidate_pause_ms(self) -> int:
+        return CANDIDATE_PAUSE_MS[self.vad_name]
 
 
 @attrs.frozen
