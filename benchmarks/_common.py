@@ -138,3 +138,22 @@ def verdict(value: float | None, goal: float) -> str:
     if value is None:
         return "no data"
     return "met" if value <= goal else "MISSED"
+
+
+class Progress:
+    """A one-line progress bar on stderr: ``step(label)`` before each unit of work, ``end()``."""
+
+    def __init__(self, total: int, label_width: int = 28) -> None:
+        self.total, self.done, self.label_width = total, 0, label_width
+
+    def step(self, label: str) -> None:
+        width = 30
+        filled = width * self.done // max(1, self.total)
+        bar = "#" * filled + "." * (width - filled)
+        label = label[: self.label_width].ljust(self.label_width)
+        sys.stderr.write(f"\r[{bar}] {self.done}/{self.total} {label}")
+        sys.stderr.flush()
+        self.done += 1
+
+    def end(self) -> None:
+        sys.stderr.write("\r" + " " * (44 + self.label_width) + "\r")

@@ -451,22 +451,6 @@ def _broken(result: dict[str, Any]) -> bool:
     )
 
 
-class _Progress:
-    def __init__(self, total: int) -> None:
-        self.total, self.done = total, 0
-
-    def step(self, label: str) -> None:
-        width = 30
-        filled = width * self.done // max(1, self.total)
-        bar = "#" * filled + "." * (width - filled)
-        sys.stderr.write(f"\r[{bar}] {self.done}/{self.total} {label:<28}")
-        sys.stderr.flush()
-        self.done += 1
-
-    def end(self) -> None:
-        sys.stderr.write("\r" + " " * 72 + "\r")
-
-
 def _plot(results: dict[str, list[dict[str, Any]]], path: Path) -> bool:
     try:
         import matplotlib
@@ -537,7 +521,7 @@ def main() -> None:
     try:
         assert server.stdout is not None
         url = server.stdout.readline().split()[-1]
-        progress = _Progress(len(ns) * len(workers) + len(workers))
+        progress = common.Progress(len(ns) * len(workers) + len(workers))
         broken: set[str] = set()
         for n in ns:
             for worker in workers:

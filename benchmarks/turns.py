@@ -551,7 +551,11 @@ def _plot(results: dict[str, Any], pauses: Sequence[int], out: Path) -> str | No
 
 
 async def _run_server(
-    url: str, configs: list[Config], streams: list[Variant], warmup: Variant, progress: _Progress
+    url: str,
+    configs: list[Config],
+    streams: list[Variant],
+    warmup: Variant,
+    progress: common.Progress,
 ) -> dict[str, list[dict[str, Any]]]:
     await run_variant(url, configs[0].detection, warmup)  # models load on first use
     runs: dict[str, list[dict[str, Any]]] = {}
@@ -566,22 +570,6 @@ async def _run_server(
             if "error" in record:  # the server refuses this turn detection: no use going on
                 break
     return runs
-
-
-class _Progress:
-    def __init__(self, total: int) -> None:
-        self.total, self.done = total, 0
-
-    def step(self, label: str) -> None:
-        width = 30
-        filled = width * self.done // max(1, self.total)
-        bar = "#" * filled + "." * (width - filled)
-        sys.stderr.write(f"\r[{bar}] {self.done}/{self.total} {label[:60]:<60}")
-        sys.stderr.flush()
-        self.done += 1
-
-    def end(self) -> None:
-        sys.stderr.write("\r" + " " * 100 + "\r")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -626,7 +614,7 @@ def main(argv: list[str] | None = None) -> int:
     groups: dict[tuple[str, str], list[Config]] = {}
     for config in configs:
         groups.setdefault((config.vad, config.turn_model), []).append(config)
-    progress = _Progress(len(configs) * len(streams))
+    progress = common.Progress(len(configs) * len(streams), 60)
     for (vad, turn_model), group in groups.items():
         load_before = os.getloadavg()
         server = Server(script, vad, turn_model)

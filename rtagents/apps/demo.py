@@ -405,6 +405,8 @@ async def converse(
                     audio_source=audio.source,
                     audio_sink=audio.sink,
                     link_factory=link_factory,
+                    # A speaker echoes into a microphone; WAV files have no room to echo in.
+                    echo_gate=timed is None,
                 )
                 try:
                     async with open_session(agent, config) as session:

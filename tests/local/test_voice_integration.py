@@ -178,6 +178,7 @@ async def converse(
         audio_sink=sink,
         link_factory=model.link_factory,
         model_settings=settings,
+        echo_gate=False,  # fake devices: no room for the agent's voice to echo in
     )
     timed: list[tuple[float, Any]] = []
     async with open_session(demo_agent(), config) as session, trio.open_nursery() as nursery:
