@@ -119,7 +119,15 @@ class EchoGate:
     """Gates microphone audio explained by echo of recently played audio; see the module
     docstring.  ``played`` and ``filter`` take times on one clock (seconds)."""
 
-    __slots__ = ("_history", "_last_end", "_threshold_db", "gated_ms", "gated_pieces", "settings")
+    __slots__ = (
+        "_history",
+        "_judged",
+        "_last_end",
+        "_threshold_db",
+        "gated_ms",
+        "gated_pieces",
+        "settings",
+    )
 
     def __init__(self, settings: EchoGateSettings | None = None) -> None:
         self.settings = settings if settings is not None else EchoGateSettings()
@@ -129,6 +137,8 @@ class EchoGate:
             maxlen=max(1, self.settings.history_ms // PIECE_MS)
         )
         self._last_end = -float("inf")
+        # The last frame judged and the verdict: (pcm, rate, end, audio out, pieces, ms).
+        self._judged: tuple[bytes, int, float, bytes, int, float] | None = None
         self.gated_pieces = 0  #: microphone pieces handed on as silence so far
         self.gated_ms = 0.0
 
@@ -163,14 +173,29 @@ class EchoGate:
     ) -> tuple[bytes, int]:
         """Microphone PCM16 at ``rate`` whose last sample was captured at ``end``: the same audio
         with each 10 ms piece explained by echo replaced by silence, and how many were (added to
-        ``gated_pieces`` / ``gated_ms`` when ``count``)."""
+        ``gated_pieces`` / ``gated_ms`` when ``count``).  The same frame (the same bytes object,
+        rate and time) asked about again — the uplink and the VAD each hand it on — gets the
+        verdict already made, not a second judgement."""
+        judged = self._judged
+        if judged is not None and judged[0] is pcm16 and judged[1:3] == (rate, end):
+            out, gated, ms = judged[3:]
+        else:
+            out, gated, ms = self._judge(pcm16, rate, end)
+            self._judged = (pcm16, rate, end, out, gated, ms)
+        if count:
+            self.gated_pieces += gated
+            self.gated_ms += ms
+        return out, gated
+
+    def _judge(self, pcm16: bytes, rate: int, end: float) -> tuple[bytes, int, float]:
         duration = len(pcm16) / 2 / rate
         start = end - duration
         if not self.active(start):
-            return pcm16, 0
+            return pcm16, 0, 0.0
         step = max(1, rate * PIECE_MS // 1000)
         out: bytearray | None = None
         gated = 0
+        ms = 0.0
         for i, level in enumerate(pcm_levels(pcm16, rate)):
             a = start + i * step / rate
             b = min(end, a + step / rate)
@@ -183,8 +208,5 @@ class EchoGate:
             hi = min(len(pcm16), lo + 2 * step)
             out[lo:hi] = bytes(hi - lo)
             gated += 1
-            if count:
-                self.gated_ms += (b - a) * 1000
-        if count:
-            self.gated_pieces += gated
-        return (pcm16 if out is None else bytes(out)), gated
+            ms += (b - a) * 1000
+        return (pcm16 if out is None else bytes(out)), gated, ms

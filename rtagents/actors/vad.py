@@ -119,6 +119,13 @@ class VadActor:
         """Analyse one frame and emit its decisions (synchronously)."""
         self._frames += 1
         pcm = frame.pcm
+        gate = self.echo_gate
+        if gate is not None and pcm:
+            # At the captured rate, before resampling: the uplink asks the gate about this same
+            # frame, and the gate judges a frame once (see EchoGate.filter).
+            pcm, gated = gate.filter(pcm, frame.rate, frame.timestamp)
+            if gated:
+                self._gated_frames += 1
         if frame.rate != self.detector.rate:
             resampler = self._resamplers.get(frame.rate)
             if resampler is None:
@@ -134,11 +141,6 @@ class VadActor:
                 pcm = bytes(2 * max(0, expected - len(pcm) // 2)) + pcm
             else:
                 pcm = resampler.process(pcm)
-        gate = self.echo_gate
-        if gate is not None and pcm:
-            pcm, gated = gate.filter(pcm, self.detector.rate, frame.timestamp)
-            if gated:
-                self._gated_frames += 1
         for kind, audio_ms in self.detector.feed(pcm):
             if kind == "start":
                 self._starts += 1
