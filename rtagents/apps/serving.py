@@ -63,8 +63,8 @@ async def open_model(
 ) -> tuple[Any, Any]:
     """The connection config of the command's model and the local model's server (None unless
     the offline model was started in ``nursery``); says which on ``out``."""
-    from rtagents.apps.demo import DemoError, Printer, _start_local_model
     from rtagents.apps.loader import DEMO_AGENT
+    from rtagents.apps.local_model import LocalModelError, start_local_model
     from rtagents.models import OpenAIRealtimeConfig
 
     key = os.environ.get("OPENAI_API_KEY")
@@ -86,8 +86,8 @@ async def open_model(
             flush=True,
         )
     try:
-        server, _ = await _start_local_model(nursery, args, Printer(out), False)
-    except DemoError as exc:
+        server, _ = await start_local_model(nursery, args, out, False)
+    except LocalModelError as exc:
         raise ServeError(str(exc)) from exc
     return OpenAIRealtimeConfig(url=server.url, api_key="local"), server
 

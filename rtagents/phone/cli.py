@@ -70,7 +70,7 @@ class PhoneServer:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``rtagents serve twilio``'s options."""
-    from rtagents.apps.demo import add_speech_arguments
+    from rtagents.apps.local_model import add_speech_arguments
 
     add_server_arguments(parser, factory_gets="the call's CallInfo")
     add_worker_arguments(parser)

@@ -48,7 +48,7 @@ class WebServer:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``rtagents web``'s options."""
-    from rtagents.apps.demo import add_speech_arguments
+    from rtagents.apps.local_model import add_speech_arguments
 
     add_server_arguments(parser, factory_gets=None)
     parser.add_argument(
